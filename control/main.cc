@@ -1,0 +1,98 @@
+// portico: command-line entry point (run | check). The command line is a contract (DESIGN.md).
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "control/runner.h"
+#include "control/status.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(portico: Kubernetes LoadBalancer and Gateway data plane on DPDK
+
+Usage:
+  portico run   --config PATH [--config PATH ...]
+  portico check --config PATH [--config PATH ...] [-o text|json]
+  portico --help | --version
+
+Commands:
+  run     Start the data plane on the NodeConfig's DPDK ports. Assigns addresses to
+          LoadBalancer Services from IPAddressPools (MetalLB semantics), answers ARP, NDP
+          and ping for them on the interfaces L2Advertisements select, and hands traffic for
+          the node's own addresses to the kernel tap. Signals: SIGHUP reloads the files (a
+          bad file changes nothing), SIGUSR1 logs counters (event=stats), SIGINT/SIGTERM stop
+          and log a summary (event=summary).
+  check   Load, validate and compile without touching DPDK; print each object's computed
+          status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
+          IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;
+          exit status 1 when there are any.
+
+Options:
+  --config PATH   a YAML file (several documents allowed) or a directory of *.yaml/*.yml;
+                  repeatable. `run` needs exactly one NodeConfig among them.
+  -o FORMAT       check output: text (default) or json.
+
+Documentation: README.md and docs/ (configuration.md lists every field).
+)";
+
+int usage_error(const std::string& msg) {
+  std::cerr << "portico: " << msg << "\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ ctl %v");
+  if (argc < 2) return usage_error("missing command");
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::cout << "portico " << PORTICO_VERSION << "\n";
+    return 0;
+  }
+  if (cmd != "run" && cmd != "check") return usage_error("unknown command \"" + cmd + "\"");
+
+  std::vector<std::string> paths;
+  control::OutputFormat format = control::OutputFormat::kText;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)flag;
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--config" || a == "-c") {
+      const char* v = value("--config");
+      if (v == nullptr) return usage_error("--config needs a path");
+      paths.emplace_back(v);
+    } else if (a.rfind("--config=", 0) == 0) {
+      paths.push_back(a.substr(std::strlen("--config=")));
+    } else if ((a == "-o" || a == "--output") && cmd == "check") {
+      const char* v = value("-o");
+      if (v == nullptr) return usage_error("-o needs text or json");
+      if (std::strcmp(v, "json") == 0) {
+        format = control::OutputFormat::kJson;
+      } else if (std::strcmp(v, "text") == 0) {
+        format = control::OutputFormat::kText;
+      } else {
+        return usage_error(std::string("unknown output format \"") + v + "\"");
+      }
+    } else {
+      return usage_error("unknown argument \"" + a + "\"");
+    }
+  }
+  if (paths.empty()) return usage_error(cmd + " needs at least one --config PATH");
+
+  if (cmd == "check") return control::check(paths, format, std::cout, std::cerr);
+  return control::run(paths);
+}

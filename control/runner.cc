@@ -1,0 +1,440 @@
+// `portico run`: the control thread from start-up to shutdown.
+//
+// Thread: the main lcore. It owns the loaded objects, the IPAM state, the Snapshot publisher,
+// the announcement schedule and the ports; workers (lcore/worker.cc) only read the Snapshot and
+// their own queues. Sequence:
+//   load + validate + plan (nothing touches DPDK until the configuration is known to be good)
+//   -> EAL -> mempools -> uplink ports -> exception taps (kernel addresses, routes)
+//   -> first Snapshot -> launch workers -> announce -> event=ready
+//   -> loop: signals (HUP reload, USR1 stats, INT/TERM stop), announcement bursts
+//   -> stop workers -> summary -> close ports.
+// A reload that fails validation changes nothing: the running Snapshot stays.
+#include "control/runner.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <spdlog/spdlog.h>
+
+#include "config/loader.h"
+#include "control/announcer.h"
+#include "control/eal_args.h"
+#include "control/kernel_iface.h"
+#include "control/plan.h"
+#include "control/snapshot_builder.h"
+#include "lcore/port.h"
+#include "lcore/worker.h"
+
+namespace control {
+
+namespace {
+
+constexpr unsigned kControlRingSize = 1024;
+constexpr unsigned kControlMbufs = 1023;
+constexpr uint16_t kDescriptorsPerQueue = 1024;  // lcore/port.cc rx + tx, upper bound
+
+uint64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// "rx=.. tx=.. punted=.. ..." in a fixed order (tests and scripts read it).
+std::string format_counters(const lcore::CounterTotals& t) {
+  static constexpr const char* kReplyNames[] = {"arp", "nd", "echo", "echo6"};
+  std::ostringstream out;
+  out << "rx=" << t.rx << " tx=" << t.tx << " punted=" << t.punted
+      << " from_kernel=" << t.from_kernel << " announced=" << t.announced
+      << " dropped=" << t.dropped_total();
+  for (int i = 0; i < lcore::kReplyKinds; ++i) out << " reply." << kReplyNames[i] << '=' << t.replies[i];
+  for (int i = 0; i < nf::kDropReasonCount; ++i) {
+    out << " drop." << nf::drop_reason_name(static_cast<nf::DropReason>(i)) << '=' << t.dropped[i];
+  }
+  return out.str();
+}
+
+void log_plan(const config::ObjectSet& objects, const Plan& plan) {
+  for (const auto& svc : objects.services) {
+    const auto key = ipam::service_key(svc);
+    auto it = plan.ipam.services.find(key);
+    if (it == plan.ipam.services.end()) continue;
+    const auto& r = it->second;
+    if (r.state == ipam::ServiceState::kAssigned) {
+      std::vector<std::string> ips;
+      for (const auto& ip : r.assignment.ips) ips.push_back(ip.str());
+      spdlog::info("event=service_assigned service={} ips={} pool={}", key, join(ips),
+                   r.assignment.pool);
+    } else if (r.state == ipam::ServiceState::kPending) {
+      const std::string why = r.events.empty() ? "no address" : r.events.back().message;
+      spdlog::warn("event=service_pending service={} reason=\"{}\"", key, why);
+    }
+  }
+  for (const auto& [key, events] : plan.l2_events) {
+    for (const auto& e : events) spdlog::warn("event=l2_{} service={} message=\"{}\"", e.reason, key, e.message);
+  }
+}
+
+// Everything `run` owns; destroyed in reverse order of construction.
+class Runner {
+ public:
+  Runner(std::vector<std::string> paths, config::ObjectSet objects)
+      : paths_(std::move(paths)), objects_(std::move(objects)), node_(objects_.node_configs.front()) {}
+  ~Runner();
+
+  int run();
+
+ private:
+  void init_eal();
+  void init_ports();
+  void setup_kernel_side(size_t i, const std::string& tap);
+  void launch_workers();
+  void reload();
+  void send_due_announcements();
+  void log_stats(const char* event) const;
+  void schedule_new_vips(const Plan& before, const Plan& after);
+
+  std::vector<std::string> paths_;
+  config::ObjectSet objects_;
+  config::NodeConfig node_;
+  Plan plan_;
+  uint64_t generation_ = 0;
+  bool eal_ready_ = false;
+
+  std::vector<unsigned> worker_lcores_;
+  rte_mempool* pool_ = nullptr;
+  rte_mempool* control_pool_ = nullptr;
+  std::vector<uint16_t> uplinks_;
+  std::vector<uint16_t> taps_;
+  std::vector<rte_ether_addr> macs_;
+  std::unique_ptr<lcore::SnapshotPublisher> publisher_;
+  std::vector<std::unique_ptr<lcore::WorkerContext>> workers_;
+  std::vector<rte_ring*> rings_;
+  std::atomic<bool> stop_{false};
+  bool launched_ = false;
+  AnnounceSchedule schedule_;
+  uint64_t announce_failures_ = 0;
+};
+
+Runner::~Runner() {
+  if (launched_) {
+    stop_.store(true);
+    rte_eal_mp_wait_lcore();
+  }
+  for (uint16_t p : taps_) lcore::close_port(p);
+  for (uint16_t p : uplinks_) lcore::close_port(p);
+  for (rte_ring* r : rings_) rte_ring_free(r);
+  publisher_.reset();
+  if (eal_ready_) rte_eal_cleanup();
+}
+
+void Runner::init_eal() {
+  const auto args = eal_args(node_, "portico");
+  spdlog::info("event=eal_init args=\"{}\"", join(args, " "));
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+    throw std::runtime_error(std::string("DPDK EAL initialisation failed: ") +
+                             rte_strerror(rte_errno) + " (args: " + join(args, " ") + ")");
+  }
+  eal_ready_ = true;
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) { worker_lcores_.push_back(lcore); }
+  if (worker_lcores_.empty()) {
+    throw std::runtime_error("spec.dpdk.lcores \"" + node_.dpdk.lcores +
+                             "\" leaves no worker lcore: the first lcore is the control thread");
+  }
+}
+
+void Runner::init_ports() {
+  const auto queues = static_cast<uint16_t>(worker_lcores_.size());
+  const size_t n = node_.interfaces.size();
+  if (n > lcore::kMaxPorts) {
+    throw std::runtime_error("at most " + std::to_string(lcore::kMaxPorts) + " interfaces");
+  }
+  uint16_t max_mtu = 0;
+  for (const auto& i : node_.interfaces) max_mtu = std::max(max_mtu, i.mtu);
+  // One segment per frame: data room for the largest MTU plus Ethernet and VLAN headers.
+  const uint16_t data_room = static_cast<uint16_t>(
+      std::max<unsigned>(RTE_MBUF_DEFAULT_DATAROOM, max_mtu + RTE_ETHER_HDR_LEN + 8) +
+      RTE_PKTMBUF_HEADROOM);
+  // Every rx descriptor holds an mbuf; tx descriptors and per-lcore caches hold more.
+  const size_t needed = n * 2 * queues * kDescriptorsPerQueue + 512;
+  if (node_.dpdk.mbufs < needed) {
+    throw std::runtime_error("spec.dpdk.mbufs " + std::to_string(node_.dpdk.mbufs) +
+                             " is too small for " + std::to_string(n) + " interface(s) with " +
+                             std::to_string(queues) + " worker(s): at least " +
+                             std::to_string(needed));
+  }
+  pool_ = rte_pktmbuf_pool_create("portico_pkts", node_.dpdk.mbufs, 256, 0, data_room,
+                                  static_cast<int>(rte_socket_id()));
+  control_pool_ = rte_pktmbuf_pool_create("portico_ctl", kControlMbufs, 0, 0,
+                                          RTE_MBUF_DEFAULT_BUF_SIZE,
+                                          static_cast<int>(rte_socket_id()));
+  if (pool_ == nullptr || control_pool_ == nullptr) {
+    throw std::runtime_error(std::string("cannot create mbuf pools (spec.dpdk.memoryMB ") +
+                             std::to_string(node_.dpdk.memory_mb) + "): " +
+                             rte_strerror(rte_errno));
+  }
+
+  for (size_t i = 0; i < n; ++i) {
+    const auto& iface = node_.interfaces[i];
+    const uint16_t uplink = lcore::attach_device(lcore::with_queue_args(iface.device, queues));
+    uplinks_.push_back(uplink);
+    lcore::start_port(uplink, {queues, iface.mtu, pool_, true});
+    const rte_ether_addr mac = lcore::port_mac(uplink);
+    macs_.push_back(mac);
+
+    // The tap carries the port's MAC, so the kernel's frames need no rewriting and frames we
+    // punt (addressed to the port MAC) are the kernel's own.
+    const std::string tap_args = "net_tap" + std::to_string(i) + ",iface=" + iface.tap +
+                                 ",mac=" + lcore::mac_str(mac);
+    const uint16_t tap = lcore::attach_device(tap_args);
+    taps_.push_back(tap);
+    lcore::start_port(tap, {queues, iface.mtu, pool_, false});
+    setup_kernel_side(i, iface.tap);
+    spdlog::info("event=port_up interface={} device=\"{}\" port={} mac={} tap={} queues={}",
+                 iface.name, iface.device, uplink, lcore::mac_str(mac), iface.tap, queues);
+  }
+}
+
+void Runner::setup_kernel_side(size_t i, const std::string& tap) {
+  const auto& iface = node_.interfaces[i];
+  kernel_link_up(tap, iface.mtu);
+  for (const auto& a : iface.addresses) kernel_add_address(tap, a);
+  // Routes go out the interface whose subnet holds the gateway.
+  for (const auto& r : node_.routes) {
+    const bool here = std::any_of(iface.addresses.begin(), iface.addresses.end(),
+                                  [&](const config::IpPrefix& p) { return p.contains(r.gateway); });
+    if (here) kernel_add_route(tap, r);
+  }
+}
+
+void Runner::launch_workers() {
+  for (size_t w = 0; w < worker_lcores_.size(); ++w) {
+    const std::string name = "portico_ctl" + std::to_string(w);
+    rte_ring* ring = rte_ring_create(name.c_str(), kControlRingSize,
+                                     static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (ring == nullptr) throw std::runtime_error("cannot create control ring " + name);
+    rings_.push_back(ring);
+
+    auto ctx = std::make_unique<lcore::WorkerContext>();
+    ctx->thread_id = static_cast<unsigned>(w);
+    ctx->queue = static_cast<uint16_t>(w);
+    ctx->n_ports = static_cast<unsigned>(uplinks_.size());
+    for (size_t p = 0; p < uplinks_.size(); ++p) {
+      ctx->ports[p].uplink = uplinks_[p];
+      ctx->ports[p].tap = taps_[p];
+      ctx->ports[p].ctx.mac = macs_[p];
+      ctx->ports[p].ctx.index = static_cast<uint8_t>(p);
+    }
+    ctx->snapshots = publisher_.get();
+    ctx->control_tx = ring;
+    ctx->idle_sleep_us = node_.dpdk.idle_sleep_us;
+    ctx->stop = &stop_;
+    workers_.push_back(std::move(ctx));
+  }
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    const int rc = rte_eal_remote_launch(lcore::worker_main, workers_[w].get(), worker_lcores_[w]);
+    if (rc != 0) throw std::runtime_error("cannot launch worker on lcore " + std::to_string(worker_lcores_[w]));
+    launched_ = true;
+  }
+}
+
+void Runner::schedule_new_vips(const Plan& before, const Plan& after) {
+  std::map<config::IpAddress, uint32_t> old_ports;
+  for (const auto& v : before.vips) old_ports[v.ip] = v.announce_ports;
+  const uint64_t now = now_ms();
+  std::set<config::IpAddress> current;
+  for (const auto& v : after.vips) {
+    current.insert(v.ip);
+    auto it = old_ports.find(v.ip);
+    const uint32_t added = v.announce_ports & ~(it == old_ports.end() ? 0u : it->second);
+    if (added != 0) schedule_.start(v.ip, added, now);
+  }
+  for (const auto& [ip, ports] : old_ports) {
+    if (current.count(ip) == 0) schedule_.cancel(ip);
+  }
+}
+
+void Runner::send_due_announcements() {
+  for (const auto& due : schedule_.take_due(now_ms())) {
+    for (size_t p = 0; p < macs_.size(); ++p) {
+      if ((due.ports & (1u << p)) == 0) continue;
+      const int frames = due.ip.is_v4() ? 2 : 1;  // ARP request + reply, or one NA
+      for (int f = 0; f < frames; ++f) {
+        rte_mbuf* m = rte_pktmbuf_alloc(control_pool_);
+        if (m == nullptr) {
+          ++announce_failures_;
+          continue;
+        }
+        uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
+        const auto room = static_cast<uint16_t>(rte_pktmbuf_tailroom(m));
+        uint16_t len = 0;
+        if (due.ip.is_v4()) {
+          uint32_t be;
+          std::memcpy(&be, due.ip.bytes().data(), 4);
+          len = nf::build_gratuitous_arp(buf, room, macs_[p], be, f == 1);
+        } else {
+          len = nf::build_unsolicited_na(buf, room, macs_[p], due.ip.bytes().data());
+        }
+        m->data_len = len;
+        m->pkt_len = len;
+        m->port = static_cast<uint16_t>(p);
+        if (len == 0 || rte_ring_sp_enqueue(rings_.front(), m) != 0) {
+          rte_pktmbuf_free(m);
+          ++announce_failures_;
+        }
+      }
+    }
+  }
+}
+
+void Runner::log_stats(const char* event) const {
+  lcore::CounterTotals total;
+  for (const auto& w : workers_) {
+    lcore::CounterTotals one;
+    one.add(w->counters);
+    total.add(w->counters);
+    if (std::strcmp(event, "summary") == 0) {
+      spdlog::info("event=lcore_stats lcore={} {}", worker_lcores_[w->thread_id], format_counters(one));
+    }
+  }
+  spdlog::info("event={} generation={} {} announce_failures={}", event, generation_,
+               format_counters(total), announce_failures_);
+}
+
+void Runner::reload() {
+  spdlog::info("event=reload_start paths=\"{}\"", join(paths_, " "));
+  config::LoadResult loaded = config::load(paths_);
+  if (loaded.ok() && loaded.objects.node_configs.size() != 1) {
+    loaded.errors.push_back({"", 0, "", "exactly one NodeConfig is required, found " +
+                                            std::to_string(loaded.objects.node_configs.size())});
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) spdlog::error("event=config_error error=\"{}\"", e.str());
+    spdlog::error("event=reload_failed errors={} detail=\"{}\" keeping_generation={}",
+                  loaded.errors.size(), loaded.errors.front().str(), generation_);
+    return;
+  }
+  for (const auto& w : loaded.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w.str());
+
+  // Node labels can change live (they steer L2Advertisement nodeSelectors); ports, lcores and
+  // addresses are set up once and need a restart.
+  const config::NodeConfig& fresh = loaded.objects.node_configs.front();
+  if (fresh.interfaces.size() != node_.interfaces.size() || fresh.dpdk.lcores != node_.dpdk.lcores) {
+    spdlog::warn("event=reload_partial message=\"changes to spec.dpdk and spec.interfaces take "
+                 "effect on restart\"");
+  }
+  config::NodeConfig node = node_;
+  node.meta.labels = fresh.meta.labels;
+
+  Plan next = make_plan(loaded.objects, &node, ipam::assignments_of(plan_.ipam));
+  publisher_->publish(build_snapshot(next, node, generation_ + 1));
+  ++generation_;
+  schedule_new_vips(plan_, next);
+  log_plan(loaded.objects, next);
+  size_t assigned = 0;
+  for (const auto& [k, r] : next.ipam.services) assigned += r.state == ipam::ServiceState::kAssigned;
+  spdlog::info("event=reload_ok generation={} services_assigned={} vips={}", generation_, assigned,
+               next.vips.size());
+  objects_ = std::move(loaded.objects);
+  node_ = std::move(node);
+  plan_ = std::move(next);
+}
+
+int Runner::run() {
+  plan_ = make_plan(objects_, &node_, {});
+  log_plan(objects_, plan_);
+
+  init_eal();
+  init_ports();
+  publisher_ = std::make_unique<lcore::SnapshotPublisher>(static_cast<unsigned>(worker_lcores_.size()));
+  publisher_->publish(build_snapshot(plan_, node_, ++generation_));
+  launch_workers();
+
+  schedule_new_vips(Plan{}, plan_);
+  const uint64_t now = now_ms();
+  const uint32_t all_ports = (1u << node_.interfaces.size()) - 1;
+  for (const auto& ip : node_.load_balancer.snat_addresses) schedule_.start(ip, all_ports, now);
+  send_due_announcements();
+
+  std::vector<std::string> workers;
+  for (unsigned l : worker_lcores_) workers.push_back(std::to_string(l));
+  spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={}", node_.meta.name,
+               join(workers), node_.interfaces.size(), plan_.vips.size(), generation_);
+
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGUSR1, SIGINT, SIGTERM}) sigaddset(&set, s);
+  for (;;) {
+    const timespec tick{0, 20 * 1000 * 1000};
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("event=stopping signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (sig == SIGHUP) reload();
+    if (sig == SIGUSR1) log_stats("stats");
+    send_due_announcements();
+  }
+
+  stop_.store(true);
+  rte_eal_mp_wait_lcore();
+  launched_ = false;
+  log_stats("summary");
+  return 0;
+}
+
+}  // namespace
+
+void block_control_signals() {
+  // Blocked before EAL creates its threads, so they inherit the mask and only the control
+  // thread (sigtimedwait) ever sees these signals.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGUSR1, SIGINT, SIGTERM}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run(const std::vector<std::string>& paths) {
+  config::LoadResult loaded = config::load(paths);
+  for (const auto& w : loaded.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w.str());
+  if (loaded.ok() && loaded.objects.node_configs.size() != 1) {
+    loaded.errors.push_back({"", 0, "", "exactly one NodeConfig (portico.io/v1alpha1) is required, found " +
+                                            std::to_string(loaded.objects.node_configs.size())});
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) spdlog::error("{}", e.str());
+    spdlog::error("event=config_invalid errors={}", loaded.errors.size());
+    return 1;
+  }
+  block_control_signals();
+  try {
+    Runner runner(paths, std::move(loaded.objects));
+    return runner.run();
+  } catch (const std::exception& e) {
+    spdlog::error("event=fatal error=\"{}\"", e.what());
+    return 1;
+  }
+}
+
+}  // namespace control

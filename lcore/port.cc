@@ -1,0 +1,133 @@
+// Port setup on the control thread (see port.h).
+#include "lcore/port.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+namespace lcore {
+
+namespace {
+
+constexpr uint16_t kRxDescriptors = 1024;
+constexpr uint16_t kTxDescriptors = 1024;
+
+[[noreturn]] void fail(const std::string& what, int rc) {
+  throw std::runtime_error(what + ": " + rte_strerror(rc < 0 ? -rc : rc));
+}
+
+// The Toeplitz key 0x6d5a repeated hashes (src, dst) and (dst, src) alike, so both
+// directions of a flow land on the same queue (Woo and Park, "Scalable TCP Session Monitoring
+// with Symmetric Receive-side Scaling").
+void fill_symmetric_key(uint8_t* key, size_t len) {
+  for (size_t i = 0; i < len; ++i) key[i] = (i % 2 == 0) ? 0x6d : 0x5a;
+}
+
+}  // namespace
+
+std::string with_queue_args(const std::string& devargs, uint16_t queues) {
+  if (queues > 1 && devargs.rfind("net_af_packet", 0) == 0 &&
+      devargs.find("qpairs=") == std::string::npos) {
+    return devargs + ",qpairs=" + std::to_string(queues);
+  }
+  return devargs;
+}
+
+uint16_t attach_device(const std::string& devargs) {
+  const int rc = rte_dev_probe(devargs.c_str());
+  if (rc != 0) fail("cannot attach device \"" + devargs + "\"", rc);
+  // vdevs are named by what precedes the first comma; PCI ports by their address.
+  const std::string name = devargs.substr(0, devargs.find(','));
+  uint16_t port = 0;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &port) == 0) return port;
+  rte_dev_iterator it;
+  if (rte_eth_iterator_init(&it, devargs.c_str()) == 0) {
+    port = rte_eth_iterator_next(&it);
+    rte_eth_iterator_cleanup(&it);
+    if (port != RTE_MAX_ETHPORTS) return port;
+  }
+  throw std::runtime_error("device \"" + devargs + "\" was attached but has no ethdev port");
+}
+
+void start_port(uint16_t port, const PortSetup& setup) {
+  const std::string name = port_name(port);
+  rte_eth_dev_info info{};
+  int rc = rte_eth_dev_info_get(port, &info);
+  if (rc != 0) fail("port " + name + ": cannot read device info", rc);
+  if (setup.queues > info.max_rx_queues || setup.queues > info.max_tx_queues) {
+    throw std::runtime_error("port " + name + " supports " +
+                             std::to_string(info.max_rx_queues) + " rx / " +
+                             std::to_string(info.max_tx_queues) + " tx queues, " +
+                             std::to_string(setup.queues) + " workers need one each");
+  }
+
+  rte_eth_conf conf{};
+  uint8_t key[64];
+  if (setup.queues > 1 && info.flow_type_rss_offloads != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    const size_t key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
+    fill_symmetric_key(key, key_len < sizeof(key) ? key_len : sizeof(key));
+    conf.rx_adv_conf.rss_conf.rss_key = key;
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key_len);
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+  }
+  rc = rte_eth_dev_configure(port, setup.queues, setup.queues, &conf);
+  if (rc != 0) fail("port " + name + ": configure failed", rc);
+
+  uint16_t nb_rxd = kRxDescriptors, nb_txd = kTxDescriptors;
+  rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+  if (rc != 0) fail("port " + name + ": descriptor counts refused", rc);
+  const int socket = rte_eth_dev_socket_id(port);
+  for (uint16_t q = 0; q < setup.queues; ++q) {
+    rc = rte_eth_rx_queue_setup(port, q, nb_rxd, socket, nullptr, setup.pool);
+    if (rc != 0) fail("port " + name + ": rx queue " + std::to_string(q) + " setup failed", rc);
+    rc = rte_eth_tx_queue_setup(port, q, nb_txd, socket, nullptr);
+    if (rc != 0) fail("port " + name + ": tx queue " + std::to_string(q) + " setup failed", rc);
+  }
+
+  uint16_t current_mtu = 0;
+  if (rte_eth_dev_get_mtu(port, &current_mtu) == 0 && current_mtu != setup.mtu) {
+    rc = rte_eth_dev_set_mtu(port, setup.mtu);
+    if (rc != 0 && rc != -ENOTSUP) fail("port " + name + ": cannot set MTU", rc);
+  }
+
+  rc = rte_eth_dev_start(port);
+  if (rc != 0) fail("port " + name + ": start failed", rc);
+  if (setup.promiscuous) {
+    rc = rte_eth_promiscuous_enable(port);
+    if (rc != 0 && rc != -ENOTSUP) fail("port " + name + ": cannot enable promiscuous mode", rc);
+    rc = rte_eth_allmulticast_enable(port);
+    if (rc != 0 && rc != -ENOTSUP) fail("port " + name + ": cannot enable all-multicast", rc);
+  }
+}
+
+rte_ether_addr port_mac(uint16_t port) {
+  rte_ether_addr mac{};
+  const int rc = rte_eth_macaddr_get(port, &mac);
+  if (rc != 0) fail("port " + std::to_string(port) + ": cannot read MAC", rc);
+  return mac;
+}
+
+std::string port_name(uint16_t port) {
+  char name[RTE_ETH_NAME_MAX_LEN] = {};
+  if (rte_eth_dev_get_name_by_port(port, name) != 0) return std::to_string(port);
+  return name;
+}
+
+void close_port(uint16_t port) {
+  rte_eth_dev_stop(port);
+  rte_eth_dev_close(port);
+}
+
+std::string mac_str(const rte_ether_addr& mac) {
+  char buf[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(buf, sizeof(buf), &mac);
+  for (char* c = buf; *c; ++c) *c = static_cast<char>(tolower(*c));
+  return buf;
+}
+
+}  // namespace lcore

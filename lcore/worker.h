@@ -1,0 +1,95 @@
+// Worker lcores: poll-mode, run-to-completion loops over the uplink ports and their taps.
+//
+// Each worker owns queue `queue` of every uplink port and of every tap port, its counters, and
+// a ring on which the control thread hands it frames to send (gratuitous ARP / unsolicited NA).
+// One loop iteration (poll_once):
+//   1. load the current Snapshot once;
+//   2. for each uplink: rx burst -> nf::handle_frame per packet -> replies tx'd on the same
+//      port, punts tx'd on the port's tap, drops counted by reason and freed;
+//   3. for each tap: rx burst (what the kernel sends) -> tx on the uplink;
+//   4. drain the control ring -> tx on the named uplink;
+//   5. report a quiescent state.
+// After a run of empty polls the worker sleeps (bounded, idle_sleep_us), offline for RCU while
+// it does. No allocation, no locks, no syscalls except that sleep, no exceptions, no logging.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include <rte_ether.h>
+
+#include "lcore/snapshot.h"
+#include "nf/drop_reason.h"
+#include "nf/frame_handler.h"
+
+struct rte_ring;
+
+namespace lcore {
+
+inline constexpr unsigned kMaxPorts = 8;
+inline constexpr uint16_t kBurst = 32;
+inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
+
+// A counter written by one worker, read by the control thread (relaxed, no locked ops).
+class Counter {
+ public:
+  void add(uint64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct alignas(64) WorkerCounters {
+  Counter rx;           // frames received on uplinks
+  Counter tx;           // frames sent on uplinks (replies, from the kernel, announcements)
+  Counter punted;       // frames handed to the kernel tap
+  Counter from_kernel;  // frames the kernel sent through a tap
+  Counter announced;    // frames sent for the control thread (gratuitous ARP / NA)
+  std::array<Counter, nf::kDropReasonCount> dropped;
+  std::array<Counter, kReplyKinds> replies;
+};
+
+// Plain summed copy of counters, for reporting.
+struct CounterTotals {
+  uint64_t rx = 0, tx = 0, punted = 0, from_kernel = 0, announced = 0;
+  std::array<uint64_t, nf::kDropReasonCount> dropped{};
+  std::array<uint64_t, kReplyKinds> replies{};
+  uint64_t dropped_total() const;
+  void add(const WorkerCounters& c);
+};
+
+struct WorkerPort {
+  uint16_t uplink = 0;  // DPDK port id of the NIC / vdev
+  uint16_t tap = 0;     // DPDK port id of the exception tap of this uplink
+  nf::PortContext ctx;  // MAC and interface index
+};
+
+struct WorkerContext {
+  // Set up by the runner before launch, constant while running.
+  unsigned thread_id = 0;  // RCU reader id, 0..workers-1
+  uint16_t queue = 0;      // rx/tx queue index on every port
+  unsigned n_ports = 0;
+  std::array<WorkerPort, kMaxPorts> ports{};
+  const SnapshotPublisher* snapshots = nullptr;
+  rte_ring* control_tx = nullptr;  // mbufs to send; mbuf->port holds the interface index
+  uint32_t idle_sleep_us = 0;      // 0 = busy poll
+  const std::atomic<bool>* stop = nullptr;
+
+  WorkerCounters counters;
+};
+
+// One iteration; returns the number of frames handled. Exposed for pipeline tests and
+// benchmarks, which drive a worker without launching it on an lcore.
+unsigned poll_once(WorkerContext& w);
+
+// Per-packet part of one uplink burst (no rx): classify `pkts`, send replies and punts, free
+// drops. The benchmark calls this on prepared mbufs.
+void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index,
+                         struct rte_mbuf** pkts, uint16_t n);
+
+// lcore entry point (rte_eal_remote_launch); arg is a WorkerContext*.
+int worker_main(void* arg);
+
+}  // namespace lcore

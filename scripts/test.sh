@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs missing packages, builds, then runs the unit and
+# pipeline tests (GoogleTest) and the system tests on the netns testbed. Prints one line per
+# suite and a last line "N passed, M failed" (test cases). Exit status 0 only if nothing failed.
+#   sudo scripts/test.sh            everything
+#   sudo scripts/test.sh unit       unit + pipeline only (no namespaces)
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+what=${1:-all}
+
+if [ "$(id -u)" != 0 ]; then
+  echo "test.sh: run as root (the system tests create network namespaces)" >&2
+  exit 2
+fi
+scripts/deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+scripts/build.sh || { echo "test.sh: build failed" >&2; exit 1; }
+build=${PORTICO_BUILD_DIR:-$root/build}
+
+passed=0
+failed=0
+logdir=$(mktemp -d /tmp/portico-test.XXXXXX)
+
+# Runs one GoogleTest binary and adds its counts; a crash counts as one failure.
+run_gtest() {
+  local name=$1 bin=$2 log="$logdir/$1.log"
+  if [ ! -x "$bin" ]; then
+    echo "FAIL $name: $bin was not built"
+    failed=$((failed + 1))
+    return
+  fi
+  "$bin" --gtest_color=no >"$log" 2>&1
+  local rc=$? p f
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [ "$f" = 0 ]; then
+    echo "PASS $name ($p tests)"
+  else
+    echo "FAIL $name ($p passed, $f failed); log:"
+    grep -E '^\[  FAILED  \]|Failure|error' "$log" | head -n 30
+    tail -n 20 "$log"
+  fi
+}
+
+run_gtest unit-config "$build/tests/unit/config/config_test"
+run_gtest unit-nf "$build/tests/unit/nf/nf_test"
+run_gtest unit-ipam "$build/tests/unit/control/ipam_test"
+run_gtest unit-plan "$build/tests/unit/plan/plan_test"
+run_gtest pipeline "$build/tests/pipeline/pipeline_test"
+
+if [ "$what" = all ]; then
+  out="$logdir/system.log"
+  PORTICO="$build/portico" tests/system/run.sh 2>&1 | tee "$out"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+  else
+    echo "FAIL system: tests/system/run.sh printed no summary"
+    failed=$((failed + 1))
+  fi
+fi
+
+echo "logs: $logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

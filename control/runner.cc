@@ -71,20 +71,17 @@ std::string format_counters(const lcore::CounterTotals& t) {
   return out.str();
 }
 
+// Logs what changed: IPAM's events (IPAllocated, ClearAssignment, AllocationFailed...) only
+// appear for new or changed assignments, so a reload that changes nothing logs nothing here.
 void log_plan(const config::ObjectSet& objects, const Plan& plan) {
   for (const auto& svc : objects.services) {
     const auto key = ipam::service_key(svc);
     auto it = plan.ipam.services.find(key);
     if (it == plan.ipam.services.end()) continue;
     const auto& r = it->second;
-    if (r.state == ipam::ServiceState::kAssigned) {
-      std::vector<std::string> ips;
-      for (const auto& ip : r.assignment.ips) ips.push_back(ip.str());
-      spdlog::info("event=service_assigned service={} ips={} pool={}", key, join(ips),
-                   r.assignment.pool);
-    } else if (r.state == ipam::ServiceState::kPending) {
-      const std::string why = r.events.empty() ? "no address" : r.events.back().message;
-      spdlog::warn("event=service_pending service={} reason=\"{}\"", key, why);
+    for (const auto& e : r.events) {
+      const auto level = e.type == "Warning" ? spdlog::level::warn : spdlog::level::info;
+      spdlog::log(level, "event=service_{} service={} message=\"{}\"", e.reason, key, e.message);
     }
   }
   for (const auto& [key, events] : plan.l2_events) {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install every Debian 12 package Portico needs to build and test. Idempotent: when everything
+# is installed it says so and exits 0 without touching apt. Must run as root.
+#
+#   scripts/deps.sh            install what is missing
+#   scripts/deps.sh --check    only list what is missing (exit 1 if anything is)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+
+build_packages=(
+  g++ meson ninja-build pkg-config
+  libdpdk-dev dpdk libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libgtest-dev libbenchmark-dev
+)
+test_packages=(
+  iproute2 iputils-ping arping ndisc6 tcpdump tshark python3 python3-scapy
+  ethtool valgrind procps psmisc
+)
+
+# Print the packages among "$@" that are not installed (one dpkg-query for all of them).
+missing_of() {
+  local -A ok=()
+  local name status
+  while read -r name status; do
+    [[ $status == installed ]] && ok[${name%%:*}]=1
+  done < <(dpkg-query -W -f='${binary:Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true)
+  for name in "$@"; do [[ -n ${ok[$name]:-} ]] || printf '%s\n' "$name"; done
+}
+
+mapfile -t missing < <(missing_of "${build_packages[@]}" "${test_packages[@]}")
+
+if [[ ${1:-} == --check ]]; then
+  ((${#missing[@]} == 0)) && { log "all packages installed"; exit 0; }
+  printf '%s\n' "${missing[@]}"
+  exit 1
+fi
+[[ $# -eq 0 ]] || die "usage: ${0##*/} [--check]"
+require_root
+
+if ((${#missing[@]} == 0)); then
+  log "deps: all ${#build_packages[@]} build and ${#test_packages[@]} test packages installed"
+  exit 0
+fi
+
+command -v apt-get >/dev/null || die "apt-get not found: this script targets Debian 12"
+log "deps: installing ${missing[*]}"
+
+export DEBIAN_FRONTEND=noninteractive
+# tshark (wireshark-common) asks whether non-root users may capture: answer no, ahead of time.
+if printf '%s\n' "${missing[@]}" | grep -qx tshark; then
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections ||
+    die "debconf-set-selections failed"
+fi
+
+apt-get update || die "apt-get update failed"
+apt-get install -y --no-install-recommends "${missing[@]}" || die "apt-get install failed: ${missing[*]}"
+
+mapfile -t still < <(missing_of "${missing[@]}")
+((${#still[@]} == 0)) || die "still missing after install: ${still[*]}"
+log "deps: installed ${#missing[@]} package(s)"

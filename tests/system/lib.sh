@@ -1,0 +1,466 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers for the system tests (tests/system/test_*.sh). Source it first thing:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   testbed_up                        # a private testbed, removed on exit whatever happens
+#   start_portico "$DEMO_CONFIG"      # Portico in ${P}-portico, waits for event=ready
+#   check arping_vip arp_from 203.0.113.10 "$(portico_mac)"
+#   finish                            # exit status: 0 when every check passed
+#
+# Output contract (tests/system/run.sh counts it): one line per check, "PASS <suite>/<name>" or
+# "FAIL <suite>/<name>: why", followed for failures by the command's output indented by four
+# spaces. Everything else a test prints is indented or starts with "#".
+#
+# Rules every test follows: traffic only inside the testbed's namespaces; every wait is bounded
+# in time and tries; the EXIT trap stops what the test started and removes its namespaces.
+
+set -uo pipefail # no -e: a failed check must not stop the others
+
+SYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SYS_DIR/../.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$REPO_ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/testbed_env.sh
+. "$REPO_ROOT/scripts/lib/testbed_env.sh"
+
+PORTICO=${PORTICO:-$REPO_ROOT/build/portico}
+# Debian's python3 (it has python3-scapy), not whatever python3 comes first on PATH.
+PYTHON=${PYTHON:-/usr/bin/python3}
+[[ -x $PYTHON ]] || PYTHON=python3
+[[ $PORTICO == /* ]] || PORTICO=$PWD/$PORTICO
+TESTBED="$REPO_ROOT/scripts/testbed.sh"
+DEMO_CONFIG="$REPO_ROOT/config/examples/demo.yaml"
+PORTICO_START_TIMEOUT=${PORTICO_START_TIMEOUT:-30} # seconds until event=ready
+PORTICO_STOP_TIMEOUT=${PORTICO_STOP_TIMEOUT:-10}   # seconds after SIGTERM
+
+SUITE=$(basename "$0" .sh)
+SUITE=${SUITE#test_}
+T_TMP=$(mktemp -d "/tmp/portico-system-$SUITE.XXXXXX")
+T_PASSED=0
+T_FAILED=0
+P=""            # testbed prefix, set by testbed_up
+PORTICO_PID=""  # running Portico, set by start_portico
+PORTICO_LOG="$T_TMP/portico.log"
+BG_PIDS=()      # other background processes this test started (captures)
+
+# --- results ---------------------------------------------------------------------------------
+
+pass() {
+  printf 'PASS %s/%s\n' "$SUITE" "$1"
+  T_PASSED=$((T_PASSED + 1))
+}
+
+# fail NAME WHY [DETAILS_FILE]
+fail() {
+  printf 'FAIL %s/%s: %s\n' "$SUITE" "$1" "${2:-failed}"
+  # The details, when there is more to them than the one line already printed.
+  if [[ -n ${3:-} ]] && (($(grep -c . "$3" 2>/dev/null || echo 0) > 1)); then
+    tail -n 25 "$3" | sed 's/^/    /'
+  fi
+  T_FAILED=$((T_FAILED + 1))
+}
+
+# check NAME CMD...: run CMD in this shell (so it may set variables), output captured; PASS if it
+# exits 0. The "why" of a failure is CMD's last output line, or its exit status.
+check() {
+  local name=$1
+  shift
+  local out="$T_TMP/check.out" rc why
+  "$@" >"$out" 2>&1
+  rc=$?
+  if ((rc == 0)); then
+    pass "$name"
+    return 0
+  fi
+  why=$(grep -v '^[[:space:]]*$' "$out" | tail -n 1)
+  fail "$name" "${why:-exit status $rc}" "$out"
+  return 1
+}
+
+# require NAME CMD...: a check the rest of the test depends on; stop the test when it fails.
+require() {
+  check "$@" && return 0
+  printf '# %s: stopping after failed prerequisite %s\n' "$SUITE" "$1"
+  exit 1
+}
+
+# finish: the last line of a test; its exit status says whether every check passed.
+finish() {
+  printf '# %s: %d passed, %d failed\n' "$SUITE" "$T_PASSED" "$T_FAILED"
+  ((T_FAILED == 0)) && exit 0
+  exit 1
+}
+
+# --- cleanup ---------------------------------------------------------------------------------
+
+# alive PID: the process exists and is not a zombie. Reads /proc once: a process reaped between
+# two looks (kill -0, then /proc) must not count as alive.
+alive() {
+  [[ -n ${1:-} ]] || return 1
+  local state
+  state=$(awk '/^State:/ {print $2; exit}' "/proc/$1/status" 2>/dev/null)
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
+# Stop one process we started: TERM, wait up to $2 s, then KILL. Returns once it is gone.
+stop_pid() {
+  local pid=$1 timeout=${2:-5} i
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < timeout * 10; i++)); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  if alive "$PORTICO_PID"; then
+    printf '# %s: Portico still running at exit; stopping it\n' "$SUITE"
+    stop_pid "$PORTICO_PID" 5
+  fi
+  for pid in "${BG_PIDS[@]}"; do stop_pid "$pid" 2; done
+  if [[ -n $P ]]; then
+    "$TESTBED" down --prefix "$P" >/dev/null 2>&1 ||
+      printf '# %s: testbed %s down failed\n' "$SUITE" "$P"
+  fi
+  if ((T_FAILED > 0 || rc != 0)) || [[ -n ${KEEP_TMP:-} ]]; then
+    printf '# %s: logs kept in %s\n' "$SUITE" "$T_TMP"
+  else
+    rm -rf "$T_TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- testbed ---------------------------------------------------------------------------------
+
+# in_ns ROLE CMD...: run CMD in the testbed namespace of ROLE (client, be1, router, portico...).
+in_ns() {
+  local role=$1
+  shift
+  ip netns exec "$P-$role" "$@"
+}
+
+# testbed_up: build a private testbed. The prefix is unique per test process; interface names
+# inside the namespaces do not depend on it, so its length does not matter to them.
+testbed_up() {
+  P="pts$$"
+  "$TESTBED" up --prefix "$P" >"$T_TMP/testbed.out" 2>&1 || {
+    cat "$T_TMP/testbed.out"
+    return 1
+  }
+}
+
+# Portico's port MAC: net_af_packet uses the MAC of the interface it attaches to.
+portico_mac() {
+  ip -n "$P-portico" -br link show "$TB_PORTICO_IF" | awk '{print tolower($3)}'
+}
+
+# --- Portico process -------------------------------------------------------------------------
+
+portico_built() {
+  [[ -x $PORTICO ]] && return 0
+  echo "portico binary not found at $PORTICO (build: meson setup build && ninja -C build, or set PORTICO)"
+  return 1
+}
+
+log_lines() { [[ -f $PORTICO_LOG ]] && wc -l <"$PORTICO_LOG" || echo 0; }
+
+# Lines of the log after line N.
+log_since() { tail -n "+$(($1 + 1))" "$PORTICO_LOG"; }
+
+log_tail() {
+  echo "--- last lines of $PORTICO_LOG"
+  tail -n 20 "$PORTICO_LOG" 2>/dev/null
+}
+
+# start_portico CONFIG...: run `portico run --config C...` in ${P}-portico, in the background,
+# stdout and stderr to $PORTICO_LOG; wait until the log says event=ready.
+start_portico() {
+  portico_built || return 1
+  local args=() c i
+  for c in "$@"; do args+=(--config "$c"); done
+  : >"$PORTICO_LOG"
+  ip netns exec "$P-portico" "$PORTICO" run "${args[@]}" </dev/null >>"$PORTICO_LOG" 2>&1 &
+  PORTICO_PID=$!
+  for ((i = 0; i < PORTICO_START_TIMEOUT * 10; i++)); do
+    if grep -q 'event=ready' "$PORTICO_LOG"; then return 0; fi
+    if ! alive "$PORTICO_PID"; then
+      wait "$PORTICO_PID"
+      local rc=$?
+      log_tail
+      echo "portico exited with status $rc before event=ready"
+      PORTICO_PID=""
+      return 1
+    fi
+    sleep 0.1
+  done
+  log_tail
+  echo "no event=ready within ${PORTICO_START_TIMEOUT}s"
+  return 1
+}
+
+# stop_portico: SIGTERM; it must exit 0 within PORTICO_STOP_TIMEOUT and log event=summary.
+stop_portico() {
+  local pid=$PORTICO_PID i rc
+  [[ -n $pid ]] || {
+    echo "portico is not running"
+    return 1
+  }
+  PORTICO_PID=""
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < PORTICO_STOP_TIMEOUT * 10; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    log_tail
+    echo "portico still running ${PORTICO_STOP_TIMEOUT}s after SIGTERM (killed)"
+    return 1
+  fi
+  wait "$pid"
+  rc=$?
+  if ((rc != 0)); then
+    log_tail
+    echo "portico exited with status $rc after SIGTERM"
+    return 1
+  fi
+  grep -q 'event=summary' "$PORTICO_LOG" || {
+    log_tail
+    echo "no event=summary line after SIGTERM"
+    return 1
+  }
+}
+
+portico_running() {
+  alive "$PORTICO_PID" && return 0
+  log_tail
+  echo "portico is not running"
+  return 1
+}
+
+# portico_signal SIG EVENT_REGEX [TIMEOUT]: send SIG, wait for a new log line matching
+# EVENT_REGEX (an extended regex), print that line. Fails if none appears in time.
+portico_signal() {
+  local sig=$1 re=$2 timeout=${3:-5} n i line
+  portico_running || return 1
+  n=$(log_lines)
+  kill "-$sig" "$PORTICO_PID"
+  for ((i = 0; i < timeout * 10; i++)); do
+    line=$(log_since "$n" | grep -E -m 1 -- "$re")
+    if [[ -n $line ]]; then
+      printf '%s\n' "$line"
+      return 0
+    fi
+    sleep 0.1
+  done
+  log_tail
+  echo "no log line matching '$re' within ${timeout}s of SIG$sig"
+  return 1
+}
+
+# portico_stats: SIGUSR1, then print the new event=stats line.
+portico_stats() { portico_signal USR1 'event=stats' 5; }
+
+# portico_reload: SIGHUP, then print the first new event=reload_ok or event=reload_failed line.
+portico_reload() { portico_signal HUP 'event=reload_(ok|failed)' 10; }
+
+# stat_value LINE KEY: the number after "KEY=" in LINE (empty if absent).
+stat_value() {
+  local key=${2//./\\.}
+  grep -oE "(^|[[:space:]])$key=[0-9]+" <<<"$1" | head -n 1 | sed 's/.*=//'
+}
+
+# stat_at_least LINE KEY MIN
+stat_at_least() {
+  local v
+  v=$(stat_value "$1" "$2")
+  [[ -n $v ]] || {
+    echo "no $2= in: $1"
+    return 1
+  }
+  ((v >= $3)) || {
+    echo "$2=$v, expected >= $3"
+    return 1
+  }
+}
+
+# stat_grew BEFORE_LINE AFTER_LINE KEY MIN: the counter grew by at least MIN between two lines.
+stat_grew() {
+  local a b
+  a=$(stat_value "$1" "$3")
+  b=$(stat_value "$2" "$3")
+  [[ -n $b ]] || {
+    echo "no $3= in: $2"
+    return 1
+  }
+  a=${a:-0}
+  ((b - a >= $4)) || {
+    echo "$3 went from $a to $b (+$((b - a))), expected at least +$4"
+    return 1
+  }
+}
+
+# --- network probes from the client ----------------------------------------------------------
+
+# arp_macs IP [COUNT]: ARP requests from the client; prints the MAC of every reply (lowercase).
+arp_macs() {
+  local count=${2:-3}
+  in_ns client arping -c "$count" -W 0.3 -w $((count + 2)) -i eth0 "$1" 2>&1 |
+    grep -oE 'bytes from ([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}' | awk '{print tolower($3)}'
+}
+
+# arp_from IP MAC [COUNT]: every one of COUNT requests is answered, only by MAC.
+arp_from() {
+  local ip=$1 mac=${2,,} count=${3:-3} macs n other
+  macs=$(arp_macs "$ip" "$count")
+  n=$(grep -c . <<<"$macs")
+  other=$(grep -v -x -- "$mac" <<<"$macs" | grep . | sort -u | tr '\n' ' ')
+  [[ -z $other ]] || {
+    echo "ARP replies for $ip from other MACs: $other(expected only $mac)"
+    return 1
+  }
+  ((n == count)) || {
+    echo "$n ARP replies for $ip out of $count requests (expected all, from $mac)"
+    return 1
+  }
+}
+
+# no_arp IP: two requests, no reply at all.
+no_arp() {
+  local macs
+  macs=$(arp_macs "$1" 2)
+  [[ -z $macs ]] || {
+    echo "unexpected ARP reply for $1 from: $(tr '\n' ' ' <<<"$macs")"
+    return 1
+  }
+}
+
+# nd_mac IP6: Neighbor Solicitation from the client, prints the advertised MAC (lowercase).
+nd_mac() {
+  in_ns client ndisc6 -q -1 -r 3 -w 500 "$1" eth0 2>/dev/null | head -n 1 | tr 'A-F' 'a-f'
+}
+
+nd_from() {
+  local mac
+  mac=$(nd_mac "$1")
+  [[ -n $mac ]] || {
+    echo "no Neighbor Advertisement for $1"
+    return 1
+  }
+  [[ $mac == "${2,,}" ]] || {
+    echo "Neighbor Advertisement for $1 carries $mac, expected ${2,,}"
+    return 1
+  }
+}
+
+no_nd() {
+  local mac
+  mac=$(in_ns client ndisc6 -q -1 -r 2 -w 400 "$1" eth0 2>/dev/null | head -n 1)
+  [[ -z $mac ]] || {
+    echo "unexpected Neighbor Advertisement for $1 with $mac"
+    return 1
+  }
+}
+
+# ping_ok IP [COUNT] (from the client; v4 or v6 by the address): every echo answered, once.
+ping_ok() {
+  local ip=$1 count=${2:-3} out fam=-4
+  [[ $ip == *:* ]] && fam=-6
+  out=$(in_ns client ping "$fam" -n -c "$count" -i 0.2 -W 2 "$ip" 2>&1)
+  printf '%s\n' "$out"
+  grep -q "$count packets transmitted, $count received" <<<"$out" || {
+    echo "ping $ip: not every echo was answered"
+    return 1
+  }
+  ! grep -q 'DUP!' <<<"$out" || {
+    echo "ping $ip: duplicate replies (more than one host answers)"
+    return 1
+  }
+}
+
+ping_fails() {
+  local ip=$1 fam=-4
+  [[ $ip == *:* ]] && fam=-6
+  ! in_ns client ping "$fam" -n -c 2 -i 0.2 -W 1 "$ip" >/dev/null 2>&1 || {
+    echo "ping $ip was answered"
+    return 1
+  }
+}
+
+# --- portico check ---------------------------------------------------------------------------
+
+# service_ips JSON_FILE NAMESPACE/NAME: the Service's status.loadBalancer.ingress IPs, one a line.
+service_ips() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+ns, name = sys.argv[2].split("/")
+for o in doc.get("objects", []):
+    m = o.get("metadata", {})
+    if o.get("kind") == "Service" and m.get("namespace") == ns and m.get("name") == name:
+        lb = (o.get("status") or {}).get("loadBalancer") or {}
+        for ing in lb.get("ingress") or []:
+            if ing.get("ip"):
+                print(ing["ip"])
+PY
+}
+
+# snap_stats VAR: SIGUSR1 and store the new event=stats line in VAR.
+snap_stats() {
+  local out
+  out=$(portico_stats) || {
+    printf '%s\n' "$out"
+    return 1
+  }
+  printf -v "$1" '%s' "$out"
+}
+
+# start_capture ROLE FILE FILTER...: tcpdump on eth0 (veth0 for portico) of ROLE into FILE
+# (packet-buffered, so the file can be read while it runs) until the test ends, at most 120 s.
+start_capture() {
+  local role=$1 file=$2 dev=eth0 i
+  shift 2
+  [[ $role == portico ]] && dev=$TB_PORTICO_IF
+  in_ns "$role" timeout 120 tcpdump -i "$dev" -U -n -w "$file" "$@" 2>"$file.err" &
+  BG_PIDS+=($!)
+  for ((i = 0; i < 50; i++)); do
+    grep -q 'listening on' "$file.err" && return 0
+    sleep 0.1
+  done
+  cat "$file.err"
+  echo "tcpdump did not start listening on $role/$dev"
+  return 1
+}
+
+# garp_macs PCAP IP: source MACs of gratuitous ARPs (sender IP == target IP == IP) in PCAP.
+garp_macs() {
+  tshark -r "$1" -Y "arp && arp.src.proto_ipv4 == $2 && arp.dst.proto_ipv4 == $2" \
+    -T fields -e eth.src -e arp.src.hw_mac 2>/dev/null | tr 'A-F' 'a-f' | sort -u
+}
+
+# garp_seen PCAP IP MAC [TIMEOUT]: wait until PCAP holds a gratuitous ARP for IP, sent by MAC
+# and announcing MAC.
+garp_seen() {
+  local pcap=$1 ip=$2 mac=${3,,} timeout=${4:-10} deadline seen
+  deadline=$((SECONDS + timeout))
+  while :; do
+    seen=$(garp_macs "$pcap" "$ip")
+    grep -qx "$mac	$mac" <<<"$seen" && return 0
+    ((SECONDS < deadline)) || break
+    sleep 0.5
+  done
+  echo "captured ARP:"
+  tshark -r "$pcap" -Y arp 2>/dev/null | tail -n 10
+  echo "no gratuitous ARP for $ip from $mac within ${timeout}s (seen: $(tr '\n' ' ' <<<"$seen"))"
+  return 1
+}

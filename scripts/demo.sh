@@ -52,12 +52,12 @@ mac=$(ip netns exec pt-portico cat /sys/class/net/veth0/address)
 cat <<MSG
 
 Portico is running in namespace pt-portico (pid $pid, port MAC $mac). Try, in another shell:
-  ip netns exec pt-client arping -c 3 -I eth0 203.0.113.10      # a VIP: answered by the data plane
+  ip netns exec pt-client arping -c 3 -i eth0 203.0.113.10      # a VIP: answered by the data plane
   ip netns exec pt-client ping -c 3 203.0.113.11                 # ICMP echo to a VIP
   ip netns exec pt-client ping -6 -c 3 2001:db8:200::10          # ICMPv6 echo to an IPv6 VIP
   ip netns exec pt-client ndisc6 2001:db8:200::10 eth0           # NDP for an IPv6 VIP
   ip netns exec pt-client ping -c 3 198.51.100.10                # the node: answered by the kernel (tap)
-  $build/portico check --config config/examples/demo.yaml        # the statuses Portico computed
+  $build/portico check --config config/examples/demo.yaml   # the statuses computed
   kill -USR1 $pid                                                # counters into the log (event=stats)
   kill -HUP $pid                                                 # reload the config files
 Following the log ($log); Ctrl-C stops Portico and removes the testbed.

@@ -1,0 +1,39 @@
+// handle_frame(): the Ethernet layer of the per-frame decision, run by every worker lcore for
+// every frame received on an uplink port.
+//
+// The port is promiscuous, so the destination MAC is checked here (IEEE 802.3: accept our
+// unicast address and group addresses). The EtherType picks the protocol step; ARP comes first
+// because ARP requests for VIPs are the traffic this layer is measured on. No VLAN tags yet.
+#include "nf/frame_handler.h"
+
+#include "nf/frame_steps.h"
+#include "nf/wire.h"
+
+namespace nf {
+
+namespace {
+
+detail::Outcome dispatch(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
+                         const AddressTable& addresses) {
+  using namespace wire;
+  if (*len < eth::kHeaderLen) [[unlikely]] {
+    return detail::drop(DropReason::kTruncatedEthernet);
+  }
+  if (!mac_is_group(frame + eth::kDst) && !mac_equal(frame + eth::kDst, port.mac.addr_bytes)) {
+    return detail::drop(DropReason::kOtherHost);
+  }
+  const uint16_t type = load16(frame + eth::kType);
+  if (type == eth::kTypeArp) return detail::handle_arp(frame, *len, port, addresses);
+  if (type == eth::kTypeIpv4) return detail::handle_ipv4(frame, len, port, addresses);
+  if (type == eth::kTypeIpv6) return detail::handle_ipv6(frame, len, room, port, addresses);
+  return detail::drop(DropReason::kUnsupportedEthertype);
+}
+
+}  // namespace
+
+Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
+                     const AddressTable& addresses) {
+  return dispatch(frame, len, room, port, addresses).verdict();
+}
+
+}  // namespace nf

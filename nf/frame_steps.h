@@ -1,0 +1,85 @@
+// The per-protocol steps of handle_frame(), one source file each: arp.cc (RFC 826, RFC 5227),
+// ipv4.cc (RFC 791, RFC 792, RFC 1122), ipv6.cc (RFC 8200, RFC 4443) and ndp.cc (RFC 4861).
+//
+// Private to nf/. frame_handler.cc checks the Ethernet header and tail-calls one of these; each
+// takes the whole frame (Ethernet header first) whose length is at least 14 bytes. Shared rules:
+// nothing is written before the decision to reply is taken, so punted and dropped frames are
+// left unchanged, and *len only changes on a reply.
+#pragma once
+
+#include <cstdint>
+
+#include "nf/address_table.h"
+#include "nf/frame_handler.h"
+
+namespace nf::detail {
+
+// A step's decision packed in one integer: action, drop reason and reply kind in the low three
+// bytes, in the order of Verdict's fields. Steps return this rather than Verdict because GCC
+// assembles a returned 3-byte struct from separate byte stores read back as one word, which
+// defeats store-to-load forwarding (in a micro-benchmark that stall cost more than the rest of
+// the ARP reply path); an integer stays in a register. handle_frame() converts once.
+class Outcome {
+ public:
+  static constexpr Outcome drop(DropReason reason) {
+    return Outcome(pack(Action::kDrop, reason, ReplyKind::kArpReply));
+  }
+  static constexpr Outcome punt() {
+    return Outcome(pack(Action::kPunt, DropReason::kNotForUs, ReplyKind::kArpReply));
+  }
+  static constexpr Outcome reply(ReplyKind kind) {
+    return Outcome(pack(Action::kReply, DropReason::kNotForUs, kind));
+  }
+
+  Verdict verdict() const {
+    uint32_t bits = bits_;
+    // Opaque to the optimiser, so it converts the integer as a whole (one AND) instead of
+    // splitting it back into per-path byte constants and repacking them through the stack.
+    asm("" : "+r"(bits));
+    Verdict v;
+    v.action = static_cast<Action>(bits & 0xff);
+    v.drop = static_cast<DropReason>((bits >> 8) & 0xff);
+    v.reply = static_cast<ReplyKind>((bits >> 16) & 0xff);
+    return v;
+  }
+
+ private:
+  constexpr explicit Outcome(uint32_t bits) : bits_(bits) {}
+  static constexpr uint32_t pack(Action a, DropReason d, ReplyKind r) {
+    return static_cast<uint32_t>(a) | static_cast<uint32_t>(d) << 8 |
+           static_cast<uint32_t>(r) << 16;
+  }
+  uint32_t bits_;
+};
+
+constexpr Outcome drop(DropReason reason) { return Outcome::drop(reason); }
+constexpr Outcome punt() { return Outcome::punt(); }
+constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
+
+// A VIP or SNAT address: Portico, not the kernel, speaks for it.
+inline bool is_ours(const AddressInfo* info) {
+  return info != nullptr && (info->flags & (kAddrVip | kAddrSnat)) != 0;
+}
+
+// Ours, and ARP/NDP for it is answered on this port.
+inline bool is_announced_on(const AddressInfo* info, uint8_t port_index) {
+  return is_ours(info) && port_index < 32 && ((info->announce_ports >> port_index) & 1u) != 0;
+}
+
+Outcome handle_arp(uint8_t* frame, uint16_t len, const PortContext& port,
+                   const AddressTable& addresses);
+Outcome handle_ipv4(uint8_t* frame, uint16_t* len, const PortContext& port,
+                    const AddressTable& addresses);
+Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
+                    const AddressTable& addresses);
+
+// NDP, called by handle_ipv6 for ICMPv6 types 135 and 136. icmp_len is the IPv6 payload length
+// (no extension headers) and at least 4. to_group: the IPv6 destination is multicast or
+// link-local rather than one of our unicast addresses.
+Outcome handle_neighbor_solicitation(uint8_t* frame, uint16_t* len, uint16_t room,
+                                     uint32_t icmp_len, const PortContext& port,
+                                     const AddressTable& addresses);
+Outcome handle_neighbor_advertisement(const uint8_t* frame, uint32_t icmp_len, bool to_group,
+                                      const PortContext& port, const AddressTable& addresses);
+
+}  // namespace nf::detail

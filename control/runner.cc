@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <fstream>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -161,6 +162,30 @@ void Runner::init_eal() {
   }
 }
 
+// net_af_packet shares its interface with the kernel of the same namespace. The kernel must
+// stay silent there, or it answers ARP for the node's addresses (now on the tap) and takes
+// IPv6 traffic a second time. Say so rather than change host settings behind the user's back.
+void warn_if_kernel_owns(const std::string& device) {
+  if (device.rfind("net_af_packet", 0) != 0) return;
+  const size_t at = device.find("iface=");
+  if (at == std::string::npos) return;
+  const std::string ifname = device.substr(at + 6, device.find(',', at) - at - 6);
+  auto read = [](const std::string& path) {
+    std::ifstream f(path);
+    std::string v;
+    std::getline(f, v);
+    return v;
+  };
+  const std::string arp_ignore = read("/proc/sys/net/ipv4/conf/" + ifname + "/arp_ignore");
+  const std::string no_v6 = read("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6");
+  if ((!arp_ignore.empty() && arp_ignore != "8") || no_v6 == "0") {
+    spdlog::warn("event=kernel_shares_interface iface={} arp_ignore={} disable_ipv6={} "
+                 "message=\"the kernel also answers on this af_packet interface; set "
+                 "net.ipv4.conf.{}.arp_ignore=8 and net.ipv6.conf.{}.disable_ipv6=1\"",
+                 ifname, arp_ignore, no_v6, ifname, ifname);
+  }
+}
+
 void Runner::init_ports() {
   const auto queues = static_cast<uint16_t>(worker_lcores_.size());
   const size_t n = node_.interfaces.size();
@@ -194,6 +219,7 @@ void Runner::init_ports() {
 
   for (size_t i = 0; i < n; ++i) {
     const auto& iface = node_.interfaces[i];
+    warn_if_kernel_owns(iface.device);
     const uint16_t uplink = lcore::attach_device(lcore::with_queue_args(iface.device, queues));
     uplinks_.push_back(uplink);
     lcore::start_port(uplink, {queues, iface.mtu, pool_, true});

@@ -1,0 +1,179 @@
+// Reading one YAML document as a typed Kubernetes object, private to config/.
+//
+// A Document wraps one parsed YAML document with the file it came from and the object it names,
+// and gives typed access to its fields. Every read checks the YAML type of the value; every
+// problem becomes a Diagnostic with the file, the 1-based line and the field path, worded as the
+// API server words it ("spec.ports[0].port: Invalid value: "abc": must be of type integer").
+// Fields nobody asked for become "unknown field" warnings, as kubectl prints them.
+//
+// loader.cc implements this API and drives the documents; the per-kind decoders and the
+// cross-object rules (validation.cc) are written against it. Control thread only.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/loader.h"
+#include "config/objects.h"
+
+namespace config {
+
+// One value of a document: its node, its field path ("spec.ports[0].port") and the line to point
+// at (the key's line for mapping entries, the item's line for sequence items).
+struct Field {
+  YAML::Node node;
+  std::string path;
+  int line = 0;
+  bool written = false;  // false when the key is absent
+
+  // Written with a value other than null (`key:` and `key: ~` count as absent, as in JSON).
+  bool present() const { return written && !node.IsNull(); }
+};
+
+// The kind of a YAML scalar as YAML 1.1 (go-yaml, hence kubectl) resolves it: quoted scalars are
+// strings; plain ones may be null, booleans (true, yes, on...), integers or floats.
+enum class ScalarType : uint8_t { kNull, kBool, kInt, kFloat, kString };
+ScalarType scalar_type(const YAML::Node& node);
+
+// Go's %q for messages: "text" with quotes, backslashes and control characters escaped.
+std::string quote(std::string_view text);
+
+class Document;
+
+// The entries of one mapping. Keys are checked once (strings, no duplicates) and merge keys
+// ("<<: *base") are expanded; get() marks a key as known so that warn_unknown() can report the
+// rest.
+class FieldMap {
+ public:
+  Field get(std::string_view key);
+  // Fields of the upstream schema that Portico accepts and does not use: no warning for them.
+  void known(std::initializer_list<std::string_view> keys);
+  void warn_unknown();
+  // Every entry as (key, field), all marked known: for maps with free-form keys (labels).
+  std::vector<std::pair<std::string, Field>> entries();
+
+ private:
+  friend class Document;
+  struct Entry {
+    std::string key;
+    YAML::Node value;
+    int line = 0;
+    bool used = false;
+  };
+  FieldMap(Document* doc, Field self) : doc_(doc), self_(std::move(self)) {}
+
+  Document* doc_;
+  Field self_;
+  std::vector<Entry> entries_;
+};
+
+class Document {
+ public:
+  Document(std::string file, std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings)
+      : file_(std::move(file)), errors_(errors), warnings_(warnings) {}
+
+  const std::string& file() const { return file_; }
+  // "Kind/namespace/name" of the object, once known; diagnostics carry it.
+  void set_object(std::string object_ref) { object_ = std::move(object_ref); }
+
+  // Diagnostics. The field forms prefix the message with the field path.
+  void error_at(int line, std::string message);
+  void warning_at(int line, std::string message);
+  void error(const Field& f, const std::string& message) {
+    error_at(f.line, f.path + ": " + message);
+  }
+  void warning(const Field& f, const std::string& message) {
+    warning_at(f.line, f.path + ": " + message);
+  }
+
+  // The Kubernetes field error types (k8s.io/apimachinery/pkg/util/validation/field).
+  void required(const Field& f, const std::string& detail = "");
+  // `shown` is the value as printed: quote(text) for strings, digits for numbers.
+  void invalid(const Field& f, const std::string& shown, const std::string& detail);
+  void unsupported(const Field& f, std::string_view value, std::initializer_list<const char*> ok);
+  void duplicate(const Field& f, const std::string& shown, const std::string& detail = "");
+  void forbidden(const Field& f, const std::string& detail);
+
+  // Typed reads. An absent or null field leaves *out unchanged and returns false silently; a value
+  // of the wrong YAML type is reported and returns false. True means *out holds the value.
+  bool read_string(const Field& f, std::string* out);
+  // A non-empty string; "Required value" when absent, null or empty.
+  bool read_required_string(const Field& f, std::string* out);
+  bool read_bool(const Field& f, bool* out);
+  bool read_bool(const Field& f, std::optional<bool>* out);
+  bool read_int(const Field& f, int64_t min, int64_t max, int64_t* out);
+  template <typename T>
+  bool read_int(const Field& f, int64_t min, int64_t max, T* out) {
+    int64_t v = 0;
+    if (!read_int(f, min, max, &v)) return false;
+    *out = static_cast<T>(v);
+    return true;
+  }
+  // Items that are not strings are reported and skipped.
+  bool read_string_list(const Field& f, std::vector<std::string>* out);
+
+  // The items of a sequence (empty, with an error, if the value is not a sequence).
+  std::vector<Field> items(const Field& f);
+  // The entries of a mapping (nullopt, with an error, if the value is not a mapping).
+  std::optional<FieldMap> fields(const Field& f);
+  // The YAML type of a value as the message names it: "object", "array", "string"...
+  static const char* type_name(const YAML::Node& node);
+  // A value as an "Invalid value" shows it: quoted text for scalars, its type otherwise.
+  static std::string shown(const YAML::Node& node);
+
+ private:
+  friend class FieldMap;
+  void type_error(const Field& f, const char* expected);
+  void add_entries(const Field& f, const YAML::Node& map, int depth, FieldMap* m,
+                   std::unordered_map<std::string, int>* seen);
+
+  std::string file_;
+  std::string object_;
+  std::vector<Diagnostic>* errors_;
+  std::vector<Diagnostic>* warnings_;
+  size_t error_count_ = 0;
+  size_t warning_count_ = 0;
+};
+
+// ---- pieces shared by the decoders (validation.cc) ----
+
+// metadata.labels / annotations / a selector's matchLabels: a string map checked with the
+// Kubernetes rules for label keys and values (annotations: keys only).
+void read_labels(Document& doc, const Field& f, Labels* out);
+void read_annotations(Document& doc, const Field& f, std::map<std::string, std::string>* out);
+// A metav1.LabelSelector (matchLabels, matchExpressions) with the API server's checks.
+void read_label_selector(Document& doc, const Field& f, LabelSelector* out);
+// A list of selectors; identical selectors are refused as MetalLB does.
+void read_label_selectors(Document& doc, const Field& f, std::vector<LabelSelector>* out);
+
+// ---- per-kind decoders (validation.cc) ----
+// The loader has read apiVersion, kind and metadata; each decoder reads the rest of `top` and
+// reports what is wrong through `doc`.
+
+void decode_node_config(Document& doc, FieldMap& top, NodeConfig* out);
+// *entry_lines gets the line of each spec.addresses entry (cross-object messages point there).
+void decode_ip_address_pool(Document& doc, FieldMap& top, IPAddressPool* out,
+                            std::vector<int>* entry_lines);
+void decode_l2_advertisement(Document& doc, FieldMap& top, L2Advertisement* out);
+void decode_service(Document& doc, FieldMap& top, Service* out);
+void decode_endpoint_slice(Document& doc, FieldMap& top, EndpointSlice* out);
+void decode_namespace(Document& doc, FieldMap& top, Namespace* out);
+
+// ---- rules across objects (validation.cc) ----
+
+// Duplicate objects, duplicate pool names, overlapping pool entries, pools holding the node's
+// own addresses, references to missing pools or interfaces. `pool_entry_lines` is parallel to
+// objects.pools (one line per spec.addresses entry).
+void check_object_set(const ObjectSet& objects,
+                      const std::vector<std::vector<int>>& pool_entry_lines,
+                      std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings);
+
+}  // namespace config

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: installs missing packages, builds, then runs the unit and
-# pipeline tests (GoogleTest) and the system tests on the netns testbed. Prints one line per
-# suite and a last line "N passed, M failed" (test cases). Exit status 0 only if nothing failed.
+# pipeline tests (GoogleTest), the libFuzzer targets (FUZZ_SECONDS each, default 15) and the
+# system tests on the netns testbed. Prints one line per suite and a last line
+# "N passed, M failed" (test cases). Exit status 0 only if nothing failed.
 #   sudo scripts/test.sh            everything
-#   sudo scripts/test.sh unit       unit + pipeline only (no namespaces)
+#   sudo scripts/test.sh unit       unit + pipeline only (no fuzzing, no namespaces)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -53,17 +54,27 @@ run_gtest unit-ipam "$build/tests/unit/control/ipam_test"
 run_gtest unit-plan "$build/tests/unit/plan/plan_test"
 run_gtest pipeline "$build/tests/pipeline/pipeline_test"
 
-if [ "$what" = all ]; then
-  out="$logdir/system.log"
-  PORTICO="$build/portico" tests/system/run.sh 2>&1 | tee "$out"
+# Adds the counts of a runner that ends with "N passed, M failed".
+add_summary() {
+  local name=$1 out=$2 line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
   if [ -n "$line" ]; then
     passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
     failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
   else
-    echo "FAIL system: tests/system/run.sh printed no summary"
+    echo "FAIL $name: printed no summary"
     failed=$((failed + 1))
   fi
+}
+
+if [ "$what" = all ]; then
+  out="$logdir/fuzz.log"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-15} tests/fuzz/run.sh 2>&1 | tee "$out" | grep -E '^(PASS|FAIL)'
+  add_summary fuzz "$out"
+
+  out="$logdir/system.log"
+  PORTICO="$build/portico" tests/system/run.sh 2>&1 | tee "$out"
+  add_summary system "$out"
 fi
 
 echo "logs: $logdir"

@@ -39,7 +39,7 @@ struct NodeInterface {
   std::string device;  // DPDK vdev spec ("net_af_packet0,iface=veth0") or PCI address
   std::vector<IpPrefix> addresses;  // the node's own addresses on this segment (go to the tap)
   uint16_t mtu = 1500;
-  std::string tap;  // kernel tap name for this interface; default: spec.exception.tap (+index)
+  std::string tap;  // kernel tap name; default: spec.exception.tap renumbered by index
 };
 
 struct NodeRoute {

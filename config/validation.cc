@@ -614,6 +614,15 @@ void read_interface_addresses(Document& doc, const Field& f, InterfaceUniques* u
   }
 }
 
+// Interface 0 uses spec.exception.tap as it is; interface i > 0 gets the same name with its
+// trailing number replaced by i ("portico0" -> "portico1"), or i appended when there is none.
+std::string default_tap_name(const std::string& base, size_t index) {
+  if (index == 0) return base;
+  size_t stem = base.size();
+  while (stem > 0 && std::isdigit(static_cast<unsigned char>(base[stem - 1]))) --stem;
+  return base.substr(0, stem) + std::to_string(index);
+}
+
 void read_interface(Document& doc, const Field& item, size_t index, const std::string& base_tap,
                     InterfaceUniques* uniques, NodeInterface* out) {
   auto m = item_fields(doc, item);
@@ -638,10 +647,10 @@ void read_interface(Document& doc, const Field& item, size_t index, const std::s
   if (tap.present()) {
     read_tap_name(doc, tap, &out->tap);
   } else {
-    out->tap = index == 0 ? base_tap : base_tap + std::to_string(index);
+    out->tap = default_tap_name(base_tap, index);
     if (auto error = interface_name_error(out->tap)) {
       doc.invalid(Field{YAML::Node(), tap.path, item.line, false}, quote(out->tap),
-                  "the default tap name (spec.exception.tap + index) " + *error +
+                  "the default tap name (spec.exception.tap numbered by index) " + *error +
                       "; set the tap name explicitly");
     }
   }

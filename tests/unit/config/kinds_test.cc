@@ -153,6 +153,25 @@ spec:
   EXPECT_EQ(n.interfaces[0].mtu, 1500);
 }
 
+TEST(NodeConfig, DefaultTapNamesAreNumbered) {
+  const LoadResult r = load_text(yaml(kNodeHeader) + yaml(R"(
+spec:
+  interfaces:
+    - name: a
+      device: net_null0
+    - name: b
+      device: net_null1
+    - name: c
+      device: net_null2
+)"),
+                                 "node.yaml");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const NodeConfig& n = r.objects.node_configs.at(0);
+  EXPECT_EQ(n.interfaces[0].tap, "portico0");
+  EXPECT_EQ(n.interfaces[1].tap, "portico1");
+  EXPECT_EQ(n.interfaces[2].tap, "portico2");
+}
+
 TEST(NodeConfig, IntegersInEveryYaml11Form) {
   struct Case {
     const char* text;
@@ -290,7 +309,7 @@ spec:
 )",
            12,
            "spec.interfaces[1].tap: Invalid value: \"abcdefghijklmno1\": the default tap name "
-           "(spec.exception.tap + index) must be no more than 15 characters"},
+           "(spec.exception.tap numbered by index) must be no more than 15 characters"},
           {"tap clash", R"(
 spec:
   interfaces:

@@ -10,7 +10,9 @@
 #include <cstdint>
 
 #include "nf/address_table.h"
+#include "nf/checksum.h"
 #include "nf/frame_handler.h"
+#include "nf/wire.h"
 
 namespace nf::detail {
 
@@ -55,6 +57,22 @@ class Outcome {
 constexpr Outcome drop(DropReason reason) { return Outcome::drop(reason); }
 constexpr Outcome punt() { return Outcome::punt(); }
 constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
+
+// Echo request -> echo reply in place, for ICMP (RFC 792) and ICMPv6 (RFC 4443) alike: the
+// type changes, the code stays 0 and the checksum follows incrementally (RFC 1624); the frame
+// goes back to its sender from the port's MAC. Addresses and lengths are the caller's part.
+inline void turn_echo_around(uint8_t* frame, uint8_t* msg, uint8_t request_type,
+                             uint8_t reply_type, const PortContext& port) {
+  using namespace nf::wire;
+  static_assert(icmp::kType == icmp6::kType && icmp::kChecksum == icmp6::kChecksum);
+  const uint16_t request_word = be16(static_cast<uint16_t>(request_type << 8));
+  const uint16_t reply_word = be16(static_cast<uint16_t>(reply_type << 8));
+  store16(msg + icmp::kType, reply_word);
+  store16(msg + icmp::kChecksum,
+          csum::update16(load16(msg + icmp::kChecksum), request_word, reply_word));
+  copy_mac(frame + eth::kDst, frame + eth::kSrc);
+  copy_mac(frame + eth::kSrc, port.mac.addr_bytes);
+}
 
 // A VIP or SNAT address: Portico, not the kernel, speaks for it.
 inline bool is_ours(const AddressInfo* info) {

@@ -65,15 +65,7 @@ Outcome answer_echo(uint8_t* frame, uint16_t* len, const PortContext& port, uint
     store16(ip + ipv4::kChecksum, csum::finish(csum::add(0, ip, ipv4::kMinHeaderLen)));
   }
 
-  // Type 8 -> 0 in the type/code word; the code is 0 in both.
-  constexpr uint16_t kRequestWord = be16(icmp::kEchoRequest << 8);
-  constexpr uint16_t kReplyWord = be16(icmp::kEchoReply << 8);
-  store16(icmp_msg + icmp::kType, kReplyWord);
-  store16(icmp_msg + icmp::kChecksum,
-          csum::update16(load16(icmp_msg + icmp::kChecksum), kRequestWord, kReplyWord));
-
-  copy_mac(frame + eth::kDst, frame + eth::kSrc);
-  copy_mac(frame + eth::kSrc, port.mac.addr_bytes);
+  turn_echo_around(frame, icmp_msg, icmp::kEchoRequest, icmp::kEchoReply, port);
   *len = static_cast<uint16_t>(eth::kHeaderLen + total);
   return reply(ReplyKind::kEchoReply);
 }

@@ -41,15 +41,7 @@ Outcome answer_echo_v6(uint8_t* frame, uint16_t* len, const PortContext& port, u
   std::memcpy(ip + ipv6::kDst, tmp, sizeof tmp);
   ip[ipv6::kHopLimit] = ipv6::kReplyHopLimit;
 
-  // Type 128 -> 129 in the type/code word; the code is 0 in both.
-  constexpr uint16_t kRequestWord = be16(icmp6::kEchoRequest << 8);
-  constexpr uint16_t kReplyWord = be16(icmp6::kEchoReply << 8);
-  store16(msg + icmp6::kType, kReplyWord);
-  store16(msg + icmp6::kChecksum,
-          csum::update16(load16(msg + icmp6::kChecksum), kRequestWord, kReplyWord));
-
-  copy_mac(frame + eth::kDst, frame + eth::kSrc);
-  copy_mac(frame + eth::kSrc, port.mac.addr_bytes);
+  turn_echo_around(frame, msg, icmp6::kEchoRequest, icmp6::kEchoReply, port);
   *len = static_cast<uint16_t>(eth::kHeaderLen + ipv6::kHeaderLen + icmp_len);
   return reply(ReplyKind::kEchoReplyV6);
 }

@@ -38,7 +38,12 @@ std::string with_queue_args(const std::string& devargs, uint16_t queues) {
 
 uint16_t attach_device(const std::string& devargs) {
   const int rc = rte_dev_probe(devargs.c_str());
-  if (rc != 0) fail("cannot attach device \"" + devargs + "\"", rc);
+  if (rc != 0) {
+    // Drivers report the cause in their own log line and most return a bare -1.
+    throw std::runtime_error("cannot attach device \"" + devargs + "\"" +
+                             (rc == -1 ? std::string(" (the driver's message is above)")
+                                       : std::string(": ") + rte_strerror(-rc)));
+  }
   // vdevs are named by what precedes the first comma; PCI ports by their address.
   const std::string name = devargs.substr(0, devargs.find(','));
   uint16_t port = 0;

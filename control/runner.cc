@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <cstring>
@@ -90,6 +91,34 @@ void log_plan(const config::ObjectSet& objects, const Plan& plan) {
   }
 }
 
+// The NodeConfig fields a running process cannot change, named if `fresh` changes them.
+std::string restart_only_changes(const config::NodeConfig& running, const config::NodeConfig& fresh) {
+  std::vector<std::string> changed;
+  const auto& a = running.dpdk;
+  const auto& b = fresh.dpdk;
+  if (a.lcores != b.lcores || a.memory_mb != b.memory_mb || a.hugepages != b.hugepages ||
+      a.extra_args != b.extra_args || a.mbufs != b.mbufs || a.idle_sleep_us != b.idle_sleep_us) {
+    changed.push_back("spec.dpdk");
+  }
+  bool interfaces_same = running.interfaces.size() == fresh.interfaces.size();
+  for (size_t i = 0; interfaces_same && i < running.interfaces.size(); ++i) {
+    const auto& x = running.interfaces[i];
+    const auto& y = fresh.interfaces[i];
+    interfaces_same = x.name == y.name && x.device == y.device && x.addresses == y.addresses &&
+                      x.mtu == y.mtu && x.tap == y.tap;
+  }
+  if (!interfaces_same) changed.push_back("spec.interfaces");
+  bool routes_same = running.routes.size() == fresh.routes.size();
+  for (size_t i = 0; routes_same && i < running.routes.size(); ++i) {
+    routes_same = running.routes[i].destination == fresh.routes[i].destination &&
+                  running.routes[i].gateway == fresh.routes[i].gateway;
+  }
+  if (!routes_same) changed.push_back("spec.routes");
+  if (running.exception.tap != fresh.exception.tap) changed.push_back("spec.exception");
+  if (running.meta.name != fresh.meta.name) changed.push_back("metadata.name");
+  return join(changed);
+}
+
 // Everything `run` owns; destroyed in reverse order of construction.
 class Runner {
  public:
@@ -108,6 +137,7 @@ class Runner {
   void send_due_announcements();
   void log_stats(const char* event) const;
   void schedule_new_vips(const Plan& before, const Plan& after);
+  uint32_t all_ports() const { return (1u << node_.interfaces.size()) - 1; }
 
   std::vector<std::string> paths_;
   config::ObjectSet objects_;
@@ -360,20 +390,26 @@ void Runner::reload() {
   }
   for (const auto& w : loaded.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w.str());
 
-  // Node labels can change live (they steer L2Advertisement nodeSelectors); ports, lcores and
-  // addresses are set up once and need a restart.
+  // Labels (they steer L2Advertisement nodeSelectors) and SNAT addresses change live; ports,
+  // lcores, the node's own addresses, taps and routes are set up once and need a restart.
   const config::NodeConfig& fresh = loaded.objects.node_configs.front();
-  if (fresh.interfaces.size() != node_.interfaces.size() || fresh.dpdk.lcores != node_.dpdk.lcores) {
-    spdlog::warn("event=reload_partial message=\"changes to spec.dpdk and spec.interfaces take "
-                 "effect on restart\"");
+  if (const std::string what = restart_only_changes(node_, fresh); !what.empty()) {
+    spdlog::warn("event=reload_partial changed=\"{}\" message=\"these take effect on restart; the "
+                 "rest of the reload is applied\"", what);
   }
   config::NodeConfig node = node_;
   node.meta.labels = fresh.meta.labels;
+  node.load_balancer = fresh.load_balancer;
 
   Plan next = make_plan(loaded.objects, &node, ipam::assignments_of(plan_.ipam));
   publisher_->publish(build_snapshot(next, node, generation_ + 1));
   ++generation_;
   schedule_new_vips(plan_, next);
+  const uint64_t now = now_ms();
+  for (const auto& ip : node.load_balancer.snat_addresses) {
+    const auto& old = node_.load_balancer.snat_addresses;
+    if (std::find(old.begin(), old.end(), ip) == old.end()) schedule_.start(ip, all_ports(), now);
+  }
   log_plan(loaded.objects, next);
   size_t assigned = 0;
   for (const auto& [k, r] : next.ipam.services) assigned += r.state == ipam::ServiceState::kAssigned;
@@ -396,8 +432,7 @@ int Runner::run() {
 
   schedule_new_vips(Plan{}, plan_);
   const uint64_t now = now_ms();
-  const uint32_t all_ports = (1u << node_.interfaces.size()) - 1;
-  for (const auto& ip : node_.load_balancer.snat_addresses) schedule_.start(ip, all_ports, now);
+  for (const auto& ip : node_.load_balancer.snat_addresses) schedule_.start(ip, all_ports(), now);
   send_due_announcements();
 
   std::vector<std::string> workers;

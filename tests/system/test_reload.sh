@@ -80,6 +80,18 @@ check old_vip_answers_after_bad_reload arp_from "$VIP4" "$MAC" 2
 check new_vip_answers_after_bad_reload arp_from "$NEW4" "$MAC" 2
 check new_vip_ping_after_bad_reload ping_ok "$NEW4" 2
 
+# NodeConfig on reload: a new SNAT address is answered at once; a change that needs a restart
+# (spec.dpdk) is named in event=reload_partial and the rest of the reload still applies.
+sed -i 's/snatAddresses: \["198.51.100.11", /snatAddresses: ["198.51.100.11", "198.51.100.12", /; s/memoryMB: 512/memoryMB: 600/' \
+  "$CONF/00-demo.yaml"
+rm -f "$CONF/20-broken.yaml"
+LINES_BEFORE=$(log_lines)
+check reload_node_config reload_is ok
+check reload_partial_names_dpdk bash -c 'tail -n "+$(($1 + 1))" "$0" |
+  grep -q "event=reload_partial changed=\"spec.dpdk\"" ||
+  { echo "no event=reload_partial naming spec.dpdk after SIGHUP"; exit 1; }' "$PORTICO_LOG" "$LINES_BEFORE"
+check new_snat_answers_ping ping_ok 198.51.100.12 2
+
 # Remove the Service (and the broken file): its VIP is withdrawn, the demo's stay.
 rm -f "$CONF/20-broken.yaml" "$CONF/10-extra.yaml"
 check reload_remove_service reload_is ok

@@ -24,9 +24,6 @@ std::vector<std::string> port_name_errors(std::string_view value);  // IANA serv
 // Problems joined with "; " as Kubernetes prints several of them for one value.
 std::string join_messages(const std::vector<std::string>& messages);
 
-// DPDK's `-l` core list ("0-1", "0,2,4-5"): the distinct lcore ids in increasing order, or
-// nullopt with *error set.
-std::optional<std::vector<unsigned>> parse_lcore_list(std::string_view text, std::string* error);
 
 // A Linux network interface name (IFNAMSIZ - 1 = 15 bytes, no '/', no spaces, not "." or "..").
 std::optional<std::string> interface_name_error(std::string_view name);

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "config/document_internal.h"
+#include "config/lcores.h"
 #include "config/rules_internal.h"
 
 namespace config {
@@ -30,7 +31,6 @@ constexpr size_t kQualifiedNameMaxLength = 63;
 constexpr size_t kLabelValueMaxLength = 63;
 constexpr size_t kPortNameMaxLength = 15;
 constexpr size_t kInterfaceNameMaxLength = 15;  // IFNAMSIZ - 1
-constexpr unsigned kMaxLcoreId = 1023;
 constexpr size_t kAnnotationsMaxBytes = 256 * 1024;
 
 constexpr const char* kDns1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
@@ -104,16 +104,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::optional<unsigned> parse_lcore_id(std::string_view s) {
-  if (s.empty() || s.size() > 4) return std::nullopt;
-  unsigned v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return std::nullopt;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (v > kMaxLcoreId) return std::nullopt;
-  return v;
-}
 
 }  // namespace
 
@@ -219,33 +209,6 @@ std::string join_messages(const std::vector<std::string>& messages) {
   std::string out;
   for (const std::string& m : messages) out += (out.empty() ? "" : "; ") + m;
   return out;
-}
-
-std::optional<std::vector<unsigned>> parse_lcore_list(std::string_view text, std::string* error) {
-  std::set<unsigned> ids;
-  std::string_view rest = text;
-  while (true) {
-    const size_t comma = rest.find(',');
-    const std::string_view item = trim(rest.substr(0, comma));
-    const size_t dash = item.find('-');
-    const auto first = parse_lcore_id(trim(item.substr(0, dash)));
-    const auto last =
-        dash == std::string_view::npos ? first : parse_lcore_id(trim(item.substr(dash + 1)));
-    if (!first || !last) {
-      *error = "invalid lcore list item " + quote(item) + ": expected an lcore id (0-" +
-               std::to_string(kMaxLcoreId) +
-               ") or a range such as 0-3, separated by commas (e.g. \"0-1\" or \"0,2,4-5\")";
-      return std::nullopt;
-    }
-    if (*last < *first) {
-      *error = "invalid lcore range " + quote(item) + ": the first lcore is after the last";
-      return std::nullopt;
-    }
-    for (unsigned id = *first; id <= *last; ++id) ids.insert(id);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return std::vector<unsigned>(ids.begin(), ids.end());
 }
 
 std::optional<std::string> interface_name_error(std::string_view name) {
@@ -558,10 +521,10 @@ void read_dpdk(Document& doc, const Field& f, NodeConfig::Dpdk* out) {
   const Field lcores = m->get("lcores");
   if (doc.read_string(lcores, &out->lcores)) {
     std::string error;
-    auto ids = parse_lcore_list(out->lcores, &error);
-    if (!ids) {
+    auto list = parse_lcore_list(out->lcores, &error);
+    if (!list) {
       doc.invalid(lcores, quote(out->lcores), error);
-    } else if (ids->size() < 2) {
+    } else if (list->ids.size() < 2) {
       doc.invalid(lcores, quote(out->lcores),
                   "at least two lcores: the first is the control thread, the others run workers");
     }

@@ -2,20 +2,13 @@
 #include "control/eal_args.h"
 
 #include <algorithm>
-#include <cctype>
 #include <regex>
+
+#include "config/lcores.h"
 
 namespace control {
 
 namespace {
-
-std::optional<unsigned> parse_uint(const std::string& s) {
-  if (s.empty() || s.size() > 4 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    return std::nullopt;
-  }
-  return static_cast<unsigned>(std::stoul(s));
-}
 
 bool has_arg(const std::vector<std::string>& args, const std::string& prefix) {
   return std::any_of(args.begin(), args.end(),
@@ -24,32 +17,6 @@ bool has_arg(const std::vector<std::string>& args, const std::string& prefix) {
 
 }  // namespace
 
-std::optional<std::vector<unsigned>> parse_lcore_list(const std::string& text) {
-  std::vector<unsigned> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    const size_t dash = item.find('-');
-    if (dash == std::string::npos) {
-      auto v = parse_uint(item);
-      if (!v) return std::nullopt;
-      out.push_back(*v);
-    } else {
-      auto lo = parse_uint(item.substr(0, dash));
-      auto hi = parse_uint(item.substr(dash + 1));
-      if (!lo || !hi || *lo > *hi) return std::nullopt;
-      for (unsigned i = *lo; i <= *hi; ++i) out.push_back(i);
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  std::vector<unsigned> sorted = out;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return std::nullopt;
-  return out;
-}
-
 bool is_pci_address(const std::string& device) {
   static const std::regex kPci("^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$");
   return std::regex_match(device.substr(0, device.find(',')), kPci);
@@ -57,9 +24,11 @@ bool is_pci_address(const std::string& device) {
 
 std::vector<std::string> eal_args(const config::NodeConfig& node, const std::string& prog) {
   const auto& d = node.dpdk;
-  std::vector<std::string> args{prog, "-l", d.lcores};
-  if (auto lcores = parse_lcore_list(d.lcores); lcores && !lcores->empty()) {
-    args.push_back("--main-lcore=" + std::to_string(lcores->front()));
+  std::string error;
+  const auto lcores = config::parse_lcore_list(d.lcores, &error);
+  std::vector<std::string> args{prog, lcores && lcores->mapped ? "--lcores" : "-l", d.lcores};
+  if (lcores && !lcores->ids.empty()) {
+    args.push_back("--main-lcore=" + std::to_string(lcores->ids.front()));
   }
   args.push_back("-m");
   args.push_back(std::to_string(d.memory_mb));

@@ -1,6 +1,6 @@
 // NodeConfig.spec.dpdk -> rte_eal_init arguments.
 //
-// Pure code (unit-tested): lcore list parsing, the main/worker split, memory and hugepage
+// Pure code (unit-tested): the main/worker split (config/lcores.h parses the list), memory and hugepage
 // flags, PCI bus on or off. Runs on the main thread before EAL exists.
 #pragma once
 
@@ -11,9 +11,6 @@
 #include "config/objects.h"
 
 namespace control {
-
-// "0-1", "0,2,4-5" -> {0,1}, {0,2,4,5} in the order written; nullopt if malformed.
-std::optional<std::vector<unsigned>> parse_lcore_list(const std::string& text);
 
 // True for "0000:3b:02.0" or "3b:02.0" (a PCI address rather than a vdev spec).
 bool is_pci_address(const std::string& device);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "config/lcores.h"
 #include "config/rules_internal.h"
 
 namespace config {
@@ -108,7 +109,7 @@ TEST(LcoreList, ParsesDpdkSyntax) {
   const std::vector<Case> cases = {
       {"0-1", {0, 1}},     {"0,2,4-5", {0, 2, 4, 5}},
       {" 1 , 3 ", {1, 3}}, {"3", {3}},
-      {"1-1", {1}},        {"0-1,1-2", {0, 1, 2}},
+      {"1-1", {1}},        {"0-1,1-2", {}},
       {"1023", {1023}},    {"", {}},
       {"0-", {}},          {"-1", {}},
       {"a", {}},           {"5-3", {}},
@@ -118,18 +119,38 @@ TEST(LcoreList, ParsesDpdkSyntax) {
   };
   for (const Case& c : cases) {
     std::string error;
-    auto ids = parse_lcore_list(c.text, &error);
+    auto list = parse_lcore_list(c.text, &error);
     if (c.ids.empty()) {
-      EXPECT_FALSE(ids.has_value()) << c.text;
+      EXPECT_FALSE(list.has_value()) << c.text;
       EXPECT_FALSE(error.empty()) << c.text;
     } else {
-      ASSERT_TRUE(ids.has_value()) << c.text << ": " << error;
-      EXPECT_EQ(*ids, c.ids) << c.text;
+      ASSERT_TRUE(list.has_value()) << c.text << ": " << error;
+      EXPECT_EQ(list->ids, c.ids) << c.text;
+      EXPECT_FALSE(list->mapped) << c.text;
     }
   }
   std::string error;
   EXPECT_FALSE(parse_lcore_list("5-3", &error).has_value());
   EXPECT_EQ(error, "invalid lcore range \"5-3\": the first lcore is after the last");
+}
+
+TEST(LcoreList, KeepsTheWrittenOrderAndMapsToCpus) {
+  std::string error;
+  auto list = parse_lcore_list("3,0-1", &error);
+  ASSERT_TRUE(list.has_value()) << error;
+  EXPECT_EQ(list->ids, (std::vector<unsigned>{3, 0, 1}));  // 3 is the main lcore
+  list = parse_lcore_list("0@0,1@1,2@1", &error);
+  ASSERT_TRUE(list.has_value()) << error;
+  EXPECT_TRUE(list->mapped);
+  EXPECT_EQ(list->ids, (std::vector<unsigned>{0, 1, 2}));
+  list = parse_lcore_list("0@0,(1-2)@(0,1)", &error);
+  ASSERT_TRUE(list.has_value()) << error;
+  EXPECT_EQ(list->ids, (std::vector<unsigned>{0, 1, 2}));
+  for (const char* bad : {"0@", "0@x", "(1-2@0", "0,0@1", "1@(0,)"}) {
+    EXPECT_FALSE(parse_lcore_list(bad, &error).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_lcore_list("0,2,0", &error).has_value());
+  EXPECT_EQ(error, "lcore 0 is listed twice in \"0,2,0\"");
 }
 
 TEST(InterfaceName, FollowsLinuxRules) {

@@ -12,15 +12,6 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-TEST(LcoreList, Parses) {
-  EXPECT_EQ(parse_lcore_list("0-1"), (std::vector<unsigned>{0, 1}));
-  EXPECT_EQ(parse_lcore_list("3,0-1"), (std::vector<unsigned>{3, 0, 1}));
-  EXPECT_EQ(parse_lcore_list("0,2,4-5"), (std::vector<unsigned>{0, 2, 4, 5}));
-  for (const char* bad : {"", "a", "1-0", "0,,1", "0-", "-1", "0,0", "0-2,1", "99999"}) {
-    EXPECT_FALSE(parse_lcore_list(bad).has_value()) << bad;
-  }
-}
-
 TEST(PciAddress, TellsPciFromVdev) {
   EXPECT_TRUE(is_pci_address("0000:3b:02.0"));
   EXPECT_TRUE(is_pci_address("3b:02.1"));
@@ -39,6 +30,17 @@ TEST(EalArgs, TestbedDefaults) {
   EXPECT_TRUE(has(a, "--no-pci"));
   EXPECT_TRUE(has(a, "--no-shconf"));
   EXPECT_TRUE(has(a, "512"));
+}
+
+TEST(EalArgs, MappedLcoresUseTheLcoresOption) {
+  config::NodeConfig n;
+  n.dpdk.lcores = "0@0,1@1,2@1";  // two workers sharing CPU 1
+  n.interfaces.push_back({"uplink", "net_null0", {}, 1500, "portico0"});
+  const auto a = eal_args(n, "portico");
+  ASSERT_GE(a.size(), 3u);
+  EXPECT_EQ(a[1], "--lcores");
+  EXPECT_EQ(a[2], "0@0,1@1,2@1");
+  EXPECT_TRUE(has(a, "--main-lcore=0"));
 }
 
 TEST(EalArgs, PciHugepagesAndExtraArgs) {

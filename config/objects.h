@@ -55,7 +55,7 @@ struct NodeConfig {
     uint32_t memory_mb = 512;
     bool hugepages = false;
     std::vector<std::string> extra_args;
-    uint32_t mbufs = 8191;  // per port pool size (extension)
+    uint32_t mbufs = 0;  // packet pool size (extension); 0 = sized from ports and workers
     // Idle back-off: after a run of empty polls a worker sleeps up to this long (extension).
     // 0 = always busy-poll (benchmarks).
     uint32_t idle_sleep_us = 100;

@@ -229,14 +229,20 @@ void Runner::init_ports() {
       std::max<unsigned>(RTE_MBUF_DEFAULT_DATAROOM, max_mtu + RTE_ETHER_HDR_LEN + 8) +
       RTE_PKTMBUF_HEADROOM);
   // Every rx descriptor holds an mbuf; tx descriptors and per-lcore caches hold more.
-  const size_t needed = n * 2 * queues * kDescriptorsPerQueue + 512;
-  if (node_.dpdk.mbufs < needed) {
-    throw std::runtime_error("spec.dpdk.mbufs " + std::to_string(node_.dpdk.mbufs) +
+  constexpr unsigned kCache = 256;
+  const size_t needed = n * 2 * queues * kDescriptorsPerQueue + kCache * (queues + 1u) + 512;
+  uint32_t pool_size = node_.dpdk.mbufs;
+  if (pool_size == 0) {
+    // Automatic: the next 2^k - 1 (mempool's best size) with room for bursts in flight.
+    pool_size = 8191;
+    while (pool_size < needed + 2048) pool_size = pool_size * 2 + 1;
+  } else if (pool_size < needed) {
+    throw std::runtime_error("spec.dpdk.mbufs " + std::to_string(pool_size) +
                              " is too small for " + std::to_string(n) + " interface(s) with " +
                              std::to_string(queues) + " worker(s): at least " +
-                             std::to_string(needed));
+                             std::to_string(needed) + " (or leave it unset to size it automatically)");
   }
-  pool_ = rte_pktmbuf_pool_create("portico_pkts", node_.dpdk.mbufs, 256, 0, data_room,
+  pool_ = rte_pktmbuf_pool_create("portico_pkts", pool_size, kCache, 0, data_room,
                                   static_cast<int>(rte_socket_id()));
   control_pool_ = rte_pktmbuf_pool_create("portico_ctl", kControlMbufs, 0, 0,
                                           RTE_MBUF_DEFAULT_BUF_SIZE,

@@ -86,7 +86,7 @@ TEST(NodeConfig, DesignExampleLoads) {
   EXPECT_EQ(n.dpdk.memory_mb, 512u);
   EXPECT_FALSE(n.dpdk.hugepages);
   EXPECT_TRUE(n.dpdk.extra_args.empty());
-  EXPECT_EQ(n.dpdk.mbufs, 8191u);
+  EXPECT_EQ(n.dpdk.mbufs, 0u);  // sized automatically
   EXPECT_EQ(n.dpdk.idle_sleep_us, 100u);
   ASSERT_EQ(n.interfaces.size(), 1u);
   const NodeInterface& i = n.interfaces[0];

@@ -39,7 +39,8 @@ bool parse_range(std::string_view s, std::vector<unsigned>* out, std::string* er
     return false;
   }
   if (*last < *first) {
-    *error = "invalid lcore range \"" + std::string(trim(s)) + "\": the first lcore is after the last";
+    *error =
+        "invalid lcore range \"" + std::string(trim(s)) + "\": the first lcore is after the last";
     return false;
   }
   for (unsigned id = *first; id <= *last; ++id) out->push_back(id);

@@ -76,11 +76,21 @@ std::string quote(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\x";
@@ -269,11 +279,16 @@ const char* Document::type_name(const YAML::Node& node) {
   if (node.IsMap()) return "object";
   if (node.IsSequence()) return "array";
   switch (scalar_type(node)) {
-    case ScalarType::kNull: return "null";
-    case ScalarType::kBool: return "boolean";
-    case ScalarType::kInt: return "integer";
-    case ScalarType::kFloat: return "number";
-    case ScalarType::kString: return "string";
+    case ScalarType::kNull:
+      return "null";
+    case ScalarType::kBool:
+      return "boolean";
+    case ScalarType::kInt:
+      return "integer";
+    case ScalarType::kFloat:
+      return "number";
+    case ScalarType::kString:
+      return "string";
   }
   return "string";
 }
@@ -618,10 +633,14 @@ ObjectMeta peek_meta(const YAML::Node& root, const KindInfo* known, std::string_
 
 std::vector<std::string> name_errors(NameRule rule, std::string_view name) {
   switch (rule) {
-    case NameRule::kSubdomain: return dns1123_subdomain_errors(name);
-    case NameRule::kLabel: return dns1123_label_errors(name);
-    case NameRule::kDns1035: return dns1035_label_errors(name);
-    case NameRule::kAny: return {};
+    case NameRule::kSubdomain:
+      return dns1123_subdomain_errors(name);
+    case NameRule::kLabel:
+      return dns1123_label_errors(name);
+    case NameRule::kDns1035:
+      return dns1035_label_errors(name);
+    case NameRule::kAny:
+      return {};
   }
   return {};
 }

@@ -24,7 +24,6 @@ std::vector<std::string> port_name_errors(std::string_view value);  // IANA serv
 // Problems joined with "; " as Kubernetes prints several of them for one value.
 std::string join_messages(const std::vector<std::string>& messages);
 
-
 // A Linux network interface name (IFNAMSIZ - 1 = 15 bytes, no '/', no spaces, not "." or "..").
 std::optional<std::string> interface_name_error(std::string_view name);
 

@@ -104,7 +104,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-
 }  // namespace
 
 std::vector<std::string> dns1123_label_errors(std::string_view value) {

@@ -33,8 +33,9 @@ std::vector<std::string> eal_args(const config::NodeConfig& node, const std::str
   args.push_back("-m");
   args.push_back(std::to_string(d.memory_mb));
   if (!d.hugepages) args.push_back("--no-huge");
-  const bool any_pci = std::any_of(node.interfaces.begin(), node.interfaces.end(),
-                                   [](const config::NodeInterface& i) { return is_pci_address(i.device); });
+  const bool any_pci =
+      std::any_of(node.interfaces.begin(), node.interfaces.end(),
+                  [](const config::NodeInterface& i) { return is_pci_address(i.device); });
   if (!any_pci && !has_arg(d.extra_args, "-a") && !has_arg(d.extra_args, "--allow")) {
     args.push_back("--no-pci");
   }

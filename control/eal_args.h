@@ -1,7 +1,7 @@
 // NodeConfig.spec.dpdk -> rte_eal_init arguments.
 //
-// Pure code (unit-tested): the main/worker split (config/lcores.h parses the list), memory and hugepage
-// flags, PCI bus on or off. Runs on the main thread before EAL exists.
+// Pure code (unit-tested): the main/worker split (config/lcores.h parses the list), memory and
+// hugepage flags, PCI bus on or off. Runs on the main thread before EAL exists.
 #pragma once
 
 #include <optional>

@@ -30,7 +30,7 @@ using ServiceKey = std::string;
 ServiceKey service_key(const config::Service& s);
 
 struct Event {
-  std::string type;  // "Normal" or "Warning", as Kubernetes events
+  std::string type;    // "Normal" or "Warning", as Kubernetes events
   std::string reason;  // MetalLB's reasons: IPAllocated, AllocationFailed, ClearAssignment, ...
   std::string message;
   bool operator==(const Event&) const = default;

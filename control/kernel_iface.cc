@@ -42,8 +42,8 @@ int transact(Request& req) {
   req.hdr.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
   req.hdr.nlmsg_seq = 1;
   int rc = 0;
-  if (sendto(fd, &req, req.hdr.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
-             sizeof(kernel)) < 0) {
+  if (sendto(fd, &req, req.hdr.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) <
+      0) {
     rc = -errno;
   } else {
     char buf[4096];

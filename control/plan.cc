@@ -89,12 +89,15 @@ Plan make_plan(const config::ObjectSet& objects, const config::NodeConfig* node,
         }
       }
       for (const auto& name : iface_names) {
-        const bool known = std::any_of(node->interfaces.begin(), node->interfaces.end(),
-                                       [&](const config::NodeInterface& f) { return f.name == name; });
+        const bool known =
+            std::any_of(node->interfaces.begin(), node->interfaces.end(),
+                        [&](const config::NodeInterface& f) { return f.name == name; });
         if (!known) {
           events.push_back({"Warning", "announceFailed",
-                            "interface \"" + name + "\" named by an L2Advertisement is not an "
-                            "interface of node " + node->meta.name});
+                            "interface \"" + name +
+                                "\" named by an L2Advertisement is not an "
+                                "interface of node " +
+                                node->meta.name});
         }
       }
     }

@@ -16,8 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -66,7 +66,8 @@ std::string format_counters(const lcore::CounterTotals& t) {
   out << "rx=" << t.rx << " tx=" << t.tx << " punted=" << t.punted
       << " from_kernel=" << t.from_kernel << " announced=" << t.announced
       << " dropped=" << t.dropped_total();
-  for (int i = 0; i < lcore::kReplyKinds; ++i) out << " reply." << kReplyNames[i] << '=' << t.replies[i];
+  for (int i = 0; i < lcore::kReplyKinds; ++i)
+    out << " reply." << kReplyNames[i] << '=' << t.replies[i];
   for (int i = 0; i < nf::kDropReasonCount; ++i) {
     out << " drop." << nf::drop_reason_name(static_cast<nf::DropReason>(i)) << '=' << t.dropped[i];
   }
@@ -87,12 +88,14 @@ void log_plan(const config::ObjectSet& objects, const Plan& plan) {
     }
   }
   for (const auto& [key, events] : plan.l2_events) {
-    for (const auto& e : events) spdlog::warn("event=l2_{} service={} message=\"{}\"", e.reason, key, e.message);
+    for (const auto& e : events)
+      spdlog::warn("event=l2_{} service={} message=\"{}\"", e.reason, key, e.message);
   }
 }
 
 // The NodeConfig fields a running process cannot change, named if `fresh` changes them.
-std::string restart_only_changes(const config::NodeConfig& running, const config::NodeConfig& fresh) {
+std::string restart_only_changes(const config::NodeConfig& running,
+                                 const config::NodeConfig& fresh) {
   std::vector<std::string> changed;
   const auto& a = running.dpdk;
   const auto& b = fresh.dpdk;
@@ -123,7 +126,9 @@ std::string restart_only_changes(const config::NodeConfig& running, const config
 class Runner {
  public:
   Runner(std::vector<std::string> paths, config::ObjectSet objects)
-      : paths_(std::move(paths)), objects_(std::move(objects)), node_(objects_.node_configs.front()) {}
+      : paths_(std::move(paths)),
+        objects_(std::move(objects)),
+        node_(objects_.node_configs.front()) {}
   ~Runner();
 
   int run();
@@ -209,10 +214,11 @@ void warn_if_kernel_owns(const std::string& device) {
   const std::string arp_ignore = read("/proc/sys/net/ipv4/conf/" + ifname + "/arp_ignore");
   const std::string no_v6 = read("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6");
   if ((!arp_ignore.empty() && arp_ignore != "8") || no_v6 == "0") {
-    spdlog::warn("event=kernel_shares_interface iface={} arp_ignore={} disable_ipv6={} "
-                 "message=\"the kernel also answers on this af_packet interface; set "
-                 "net.ipv4.conf.{}.arp_ignore=8 and net.ipv6.conf.{}.disable_ipv6=1\"",
-                 ifname, arp_ignore, no_v6, ifname, ifname);
+    spdlog::warn(
+        "event=kernel_shares_interface iface={} arp_ignore={} disable_ipv6={} "
+        "message=\"the kernel also answers on this af_packet interface; set "
+        "net.ipv4.conf.{}.arp_ignore=8 and net.ipv6.conf.{}.disable_ipv6=1\"",
+        ifname, arp_ignore, no_v6, ifname, ifname);
   }
 }
 
@@ -237,20 +243,20 @@ void Runner::init_ports() {
     pool_size = 8191;
     while (pool_size < needed + 2048) pool_size = pool_size * 2 + 1;
   } else if (pool_size < needed) {
-    throw std::runtime_error("spec.dpdk.mbufs " + std::to_string(pool_size) +
-                             " is too small for " + std::to_string(n) + " interface(s) with " +
-                             std::to_string(queues) + " worker(s): at least " +
-                             std::to_string(needed) + " (or leave it unset to size it automatically)");
+    throw std::runtime_error("spec.dpdk.mbufs " + std::to_string(pool_size) + " is too small for " +
+                             std::to_string(n) + " interface(s) with " + std::to_string(queues) +
+                             " worker(s): at least " + std::to_string(needed) +
+                             " (or leave it unset to size it automatically)");
   }
   pool_ = rte_pktmbuf_pool_create("portico_pkts", pool_size, kCache, 0, data_room,
                                   static_cast<int>(rte_socket_id()));
-  control_pool_ = rte_pktmbuf_pool_create("portico_ctl", kControlMbufs, 0, 0,
-                                          RTE_MBUF_DEFAULT_BUF_SIZE,
-                                          static_cast<int>(rte_socket_id()));
+  control_pool_ =
+      rte_pktmbuf_pool_create("portico_ctl", kControlMbufs, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                              static_cast<int>(rte_socket_id()));
   if (pool_ == nullptr || control_pool_ == nullptr) {
     throw std::runtime_error(std::string("cannot create mbuf pools (spec.dpdk.memoryMB ") +
-                             std::to_string(node_.dpdk.memory_mb) + "): " +
-                             rte_strerror(rte_errno));
+                             std::to_string(node_.dpdk.memory_mb) +
+                             "): " + rte_strerror(rte_errno));
   }
 
   for (size_t i = 0; i < n; ++i) {
@@ -264,8 +270,8 @@ void Runner::init_ports() {
 
     // The tap carries the port's MAC, so the kernel's frames need no rewriting and frames we
     // punt (addressed to the port MAC) are the kernel's own.
-    const std::string tap_args = "net_tap" + std::to_string(i) + ",iface=" + iface.tap +
-                                 ",mac=" + lcore::mac_str(mac);
+    const std::string tap_args =
+        "net_tap" + std::to_string(i) + ",iface=" + iface.tap + ",mac=" + lcore::mac_str(mac);
     const uint16_t tap = lcore::attach_device(tap_args);
     taps_.push_back(tap);
     lcore::start_port(tap, {queues, iface.mtu, pool_, false});
@@ -290,8 +296,9 @@ void Runner::setup_kernel_side(size_t i, const std::string& tap) {
 void Runner::launch_workers() {
   for (size_t w = 0; w < worker_lcores_.size(); ++w) {
     const std::string name = "portico_ctl" + std::to_string(w);
-    rte_ring* ring = rte_ring_create(name.c_str(), kControlRingSize,
-                                     static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* ring =
+        rte_ring_create(name.c_str(), kControlRingSize, static_cast<int>(rte_socket_id()),
+                        RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (ring == nullptr) throw std::runtime_error("cannot create control ring " + name);
     rings_.push_back(ring);
 
@@ -313,7 +320,9 @@ void Runner::launch_workers() {
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
     const int rc = rte_eal_remote_launch(lcore::worker_main, workers_[w].get(), worker_lcores_[w]);
-    if (rc != 0) throw std::runtime_error("cannot launch worker on lcore " + std::to_string(worker_lcores_[w]));
+    if (rc != 0)
+      throw std::runtime_error("cannot launch worker on lcore " +
+                               std::to_string(worker_lcores_[w]));
     launched_ = true;
   }
 }
@@ -374,7 +383,8 @@ void Runner::log_stats(const char* event) const {
     one.add(w->counters);
     total.add(w->counters);
     if (std::strcmp(event, "summary") == 0) {
-      spdlog::info("event=lcore_stats lcore={} {}", worker_lcores_[w->thread_id], format_counters(one));
+      spdlog::info("event=lcore_stats lcore={} {}", worker_lcores_[w->thread_id],
+                   format_counters(one));
     }
   }
   spdlog::info("event={} generation={} {} announce_failures={}", event, generation_,
@@ -385,8 +395,9 @@ void Runner::reload() {
   spdlog::info("event=reload_start paths=\"{}\"", join(paths_, " "));
   config::LoadResult loaded = config::load(paths_);
   if (loaded.ok() && loaded.objects.node_configs.size() != 1) {
-    loaded.errors.push_back({"", 0, "", "exactly one NodeConfig is required, found " +
-                                            std::to_string(loaded.objects.node_configs.size())});
+    loaded.errors.push_back({"", 0, "",
+                             "exactly one NodeConfig is required, found " +
+                                 std::to_string(loaded.objects.node_configs.size())});
   }
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) spdlog::error("event=config_error error=\"{}\"", e.str());
@@ -394,14 +405,17 @@ void Runner::reload() {
                   loaded.errors.size(), loaded.errors.front().str(), generation_);
     return;
   }
-  for (const auto& w : loaded.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w.str());
+  for (const auto& w : loaded.warnings)
+    spdlog::warn("event=config_warning warning=\"{}\"", w.str());
 
   // Labels (they steer L2Advertisement nodeSelectors) and SNAT addresses change live; ports,
   // lcores, the node's own addresses, taps and routes are set up once and need a restart.
   const config::NodeConfig& fresh = loaded.objects.node_configs.front();
   if (const std::string what = restart_only_changes(node_, fresh); !what.empty()) {
-    spdlog::warn("event=reload_partial changed=\"{}\" message=\"these take effect on restart; the "
-                 "rest of the reload is applied\"", what);
+    spdlog::warn(
+        "event=reload_partial changed=\"{}\" message=\"these take effect on restart; the "
+        "rest of the reload is applied\"",
+        what);
   }
   config::NodeConfig node = node_;
   node.meta.labels = fresh.meta.labels;
@@ -418,7 +432,8 @@ void Runner::reload() {
   }
   log_plan(loaded.objects, next);
   size_t assigned = 0;
-  for (const auto& [k, r] : next.ipam.services) assigned += r.state == ipam::ServiceState::kAssigned;
+  for (const auto& [k, r] : next.ipam.services)
+    assigned += r.state == ipam::ServiceState::kAssigned;
   spdlog::info("event=reload_ok generation={} services_assigned={} vips={}", generation_, assigned,
                next.vips.size());
   objects_ = std::move(loaded.objects);
@@ -432,7 +447,8 @@ int Runner::run() {
 
   init_eal();
   init_ports();
-  publisher_ = std::make_unique<lcore::SnapshotPublisher>(static_cast<unsigned>(worker_lcores_.size()));
+  publisher_ =
+      std::make_unique<lcore::SnapshotPublisher>(static_cast<unsigned>(worker_lcores_.size()));
   publisher_->publish(build_snapshot(plan_, node_, ++generation_));
   launch_workers();
 
@@ -443,8 +459,9 @@ int Runner::run() {
 
   std::vector<std::string> workers;
   for (unsigned l : worker_lcores_) workers.push_back(std::to_string(l));
-  spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={}", node_.meta.name,
-               join(workers), node_.interfaces.size(), plan_.vips.size(), generation_);
+  spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={}",
+               node_.meta.name, join(workers), node_.interfaces.size(), plan_.vips.size(),
+               generation_);
 
   sigset_t set;
   sigemptyset(&set);
@@ -481,10 +498,12 @@ void block_control_signals() {
 
 int run(const std::vector<std::string>& paths) {
   config::LoadResult loaded = config::load(paths);
-  for (const auto& w : loaded.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w.str());
+  for (const auto& w : loaded.warnings)
+    spdlog::warn("event=config_warning warning=\"{}\"", w.str());
   if (loaded.ok() && loaded.objects.node_configs.size() != 1) {
-    loaded.errors.push_back({"", 0, "", "exactly one NodeConfig (portico.io/v1alpha1) is required, found " +
-                                            std::to_string(loaded.objects.node_configs.size())});
+    loaded.errors.push_back({"", 0, "",
+                             "exactly one NodeConfig (portico.io/v1alpha1) is required, found " +
+                                 std::to_string(loaded.objects.node_configs.size())});
   }
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) spdlog::error("{}", e.str());

@@ -25,7 +25,8 @@ std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::
   snap->generation = generation;
   const size_t n = node.interfaces.size();
   const uint32_t all_ports = n >= 32 ? ~0u : (1u << n) - 1;
-  for (const auto& vip : plan.vips) add(snap->addresses, vip.ip, {nf::kAddrVip, vip.announce_ports});
+  for (const auto& vip : plan.vips)
+    add(snap->addresses, vip.ip, {nf::kAddrVip, vip.announce_ports});
   for (const auto& ip : node.load_balancer.snat_addresses) {
     add(snap->addresses, ip, {nf::kAddrSnat, all_ports});
   }

@@ -22,7 +22,8 @@ using nlohmann::ordered_json;
 ordered_json diagnostics_json(const std::vector<config::Diagnostic>& ds) {
   ordered_json out = ordered_json::array();
   for (const auto& d : ds) {
-    out.push_back({{"file", d.file}, {"line", d.line}, {"object", d.object}, {"message", d.message}});
+    out.push_back(
+        {{"file", d.file}, {"line", d.line}, {"object", d.object}, {"message", d.message}});
   }
   return out;
 }
@@ -36,7 +37,8 @@ ordered_json metadata_json(const config::ObjectMeta& meta) {
 
 ordered_json events_json(const std::vector<ipam::Event>& events) {
   ordered_json out = ordered_json::array();
-  for (const auto& e : events) out.push_back({{"type", e.type}, {"reason", e.reason}, {"message", e.message}});
+  for (const auto& e : events)
+    out.push_back({{"type", e.type}, {"reason", e.reason}, {"message", e.message}});
   return out;
 }
 
@@ -116,7 +118,8 @@ void print_text(const config::ObjectSet& objects, const Plan& plan, const config
     const ordered_json j = service_json(svc, plan, node);
     out << "Service/" << svc.meta.namespace_ << "/" << svc.meta.name << ": ";
     auto it = plan.ipam.services.find(ipam::service_key(svc));
-    const auto state = it == plan.ipam.services.end() ? ipam::ServiceState::kIgnored : it->second.state;
+    const auto state =
+        it == plan.ipam.services.end() ? ipam::ServiceState::kIgnored : it->second.state;
     if (state == ipam::ServiceState::kAssigned) {
       std::string ips;
       for (const auto& ip : it->second.assignment.ips) ips += (ips.empty() ? "" : ", ") + ip.str();
@@ -124,8 +127,10 @@ void print_text(const config::ObjectSet& objects, const Plan& plan, const config
     } else if (state == ipam::ServiceState::kPending) {
       out << "pending";
     } else {
-      out << "not handled (" << (svc.type == "LoadBalancer" ? "another loadBalancerClass or headless"
-                                                            : "type " + svc.type) << ")";
+      out << "not handled ("
+          << (svc.type == "LoadBalancer" ? "another loadBalancerClass or headless"
+                                         : "type " + svc.type)
+          << ")";
     }
     out << "\n";
     for (const auto& e : j["events"]) {
@@ -157,7 +162,8 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
     if (loaded.ok()) {
       const Plan plan = make_plan(loaded.objects, node, {});
       for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
-      for (const auto& svc : loaded.objects.services) objects.push_back(service_json(svc, plan, node));
+      for (const auto& svc : loaded.objects.services)
+        objects.push_back(service_json(svc, plan, node));
     }
     doc["objects"] = objects;
     out << doc.dump(2) << "\n";

@@ -63,9 +63,8 @@ void start_port(uint16_t port, const PortSetup& setup) {
   int rc = rte_eth_dev_info_get(port, &info);
   if (rc != 0) fail("port " + name + ": cannot read device info", rc);
   if (setup.queues > info.max_rx_queues || setup.queues > info.max_tx_queues) {
-    throw std::runtime_error("port " + name + " supports " +
-                             std::to_string(info.max_rx_queues) + " rx / " +
-                             std::to_string(info.max_tx_queues) + " tx queues, " +
+    throw std::runtime_error("port " + name + " supports " + std::to_string(info.max_rx_queues) +
+                             " rx / " + std::to_string(info.max_tx_queues) + " tx queues, " +
                              std::to_string(setup.queues) + " workers need one each");
   }
 

@@ -96,10 +96,10 @@ void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_i
   }
   const auto tx_full = static_cast<int>(nf::DropReason::kTxFull);
   const auto punt_full = static_cast<int>(nf::DropReason::kPuntFull);
-  w.counters.tx.add(send_or_count(port.uplink, w.queue, replies, n_replies,
-                                  w.counters.dropped[tx_full]));
-  w.counters.punted.add(send_or_count(port.tap, w.queue, punts, n_punts,
-                                      w.counters.dropped[punt_full]));
+  w.counters.tx.add(
+      send_or_count(port.uplink, w.queue, replies, n_replies, w.counters.dropped[tx_full]));
+  w.counters.punted.add(
+      send_or_count(port.tap, w.queue, punts, n_punts, w.counters.dropped[punt_full]));
   if (n_drops != 0) rte_pktmbuf_free_bulk(drops, n_drops);
 }
 
@@ -127,8 +127,8 @@ unsigned poll_once(WorkerContext& w) {
   }
 
   if (w.control_tx != nullptr) {
-    const unsigned n = rte_ring_sc_dequeue_burst(w.control_tx, reinterpret_cast<void**>(pkts),
-                                                 kBurst, nullptr);
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(w.control_tx, reinterpret_cast<void**>(pkts), kBurst, nullptr);
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
       if (m->port >= w.n_ports) {

@@ -34,7 +34,9 @@ inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
 // A counter written by one worker, read by the control thread (relaxed, no locked ops).
 class Counter {
  public:
-  void add(uint64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(uint64_t n) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -61,8 +61,8 @@ constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
 // Echo request -> echo reply in place, for ICMP (RFC 792) and ICMPv6 (RFC 4443) alike: the
 // type changes, the code stays 0 and the checksum follows incrementally (RFC 1624); the frame
 // goes back to its sender from the port's MAC. Addresses and lengths are the caller's part.
-inline void turn_echo_around(uint8_t* frame, uint8_t* msg, uint8_t request_type,
-                             uint8_t reply_type, const PortContext& port) {
+inline void turn_echo_around(uint8_t* frame, uint8_t* msg, uint8_t request_type, uint8_t reply_type,
+                             const PortContext& port) {
   using namespace nf::wire;
   static_assert(icmp::kType == icmp6::kType && icmp::kChecksum == icmp6::kChecksum);
   const uint16_t request_word = be16(static_cast<uint16_t>(request_type << 8));

@@ -81,7 +81,8 @@ int run_bench(const Options& opt) {
   rte_ring* trx = rte_ring_create("bench_trx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   rte_ring* ttx = rte_ring_create("bench_ttx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (pool == nullptr || rx == nullptr || tx == nullptr || trx == nullptr || ttx == nullptr) {
-    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n", rte_strerror(rte_errno));
+    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n",
+                 rte_strerror(rte_errno));
     return 1;
   }
   const int uplink = rte_eth_from_rings("bench_uplink", &rx, 1, &tx, 1, 0);
@@ -96,8 +97,9 @@ int run_bench(const Options& opt) {
   lcore::SnapshotPublisher publisher(1);
   auto snap = std::make_unique<lcore::Snapshot>();
   for (uint32_t r = 0; r < opt.routes; ++r) {
-    snap->addresses.add_v4(ipv4_be(203, 0, static_cast<uint8_t>(113 + r / 250), static_cast<uint8_t>(1 + r % 250)),
-                           {nf::kAddrVip, 1});
+    snap->addresses.add_v4(
+        ipv4_be(203, 0, static_cast<uint8_t>(113 + r / 250), static_cast<uint8_t>(1 + r % 250)),
+        {nf::kAddrVip, 1});
   }
   snap->addresses.add_v4(ipv4_be(198, 51, 100, 10), {nf::kAddrNode, 0});
   snap->addresses.finalize();
@@ -114,12 +116,12 @@ int run_bench(const Options& opt) {
   // One request per flow, asking for VIPs spread over the table.
   std::vector<std::vector<uint8_t>> requests;
   for (uint32_t f = 0; f < opt.flows; ++f) {
-    rte_ether_addr src{{0x02, 0x00, 0x00, static_cast<uint8_t>(f >> 16), static_cast<uint8_t>(f >> 8),
-                        static_cast<uint8_t>(f)}};
+    rte_ether_addr src{{0x02, 0x00, 0x00, static_cast<uint8_t>(f >> 16),
+                        static_cast<uint8_t>(f >> 8), static_cast<uint8_t>(f)}};
     const uint32_t r = f % opt.routes;
-    requests.push_back(arp_request(src, ipv4_be(198, 51, 100, static_cast<uint8_t>(2 + f % 200)),
-                                   ipv4_be(203, 0, static_cast<uint8_t>(113 + r / 250),
-                                           static_cast<uint8_t>(1 + r % 250))));
+    requests.push_back(arp_request(
+        src, ipv4_be(198, 51, 100, static_cast<uint8_t>(2 + f % 200)),
+        ipv4_be(203, 0, static_cast<uint8_t>(113 + r / 250), static_cast<uint8_t>(1 + r % 250))));
   }
 
   rte_mbuf* burst[lcore::kBurst];
@@ -140,7 +142,8 @@ int run_bench(const Options& opt) {
     // Take the replies back from the uplink's tx ring to reuse them as the next requests.
     const unsigned got = rte_ring_sc_dequeue_bulk(tx, reinterpret_cast<void**>(burst), n, nullptr);
     if (got != n) {
-      std::fprintf(stderr, "portico-bench: expected %u replies, got %u (verdicts changed?)\n", n, got);
+      std::fprintf(stderr, "portico-bench: expected %u replies, got %u (verdicts changed?)\n", n,
+                   got);
       return 1;
     }
     done += n;
@@ -156,10 +159,11 @@ int run_bench(const Options& opt) {
   }
   const double cpp = static_cast<double>(cycles) / static_cast<double>(done);
   const double hz = static_cast<double>(rte_get_tsc_hz());
-  std::printf("{\"case\":\"%s\",\"packets\":%lu,\"flows\":%u,\"routes\":%u,"
-              "\"cycles_per_packet\":%.1f,\"mpps\":%.2f,\"tsc_hz\":%.0f}\n",
-              opt.bench_case.c_str(), static_cast<unsigned long>(done), opt.flows, opt.routes, cpp,
-              hz / cpp / 1e6, hz);
+  std::printf(
+      "{\"case\":\"%s\",\"packets\":%lu,\"flows\":%u,\"routes\":%u,"
+      "\"cycles_per_packet\":%.1f,\"mpps\":%.2f,\"tsc_hz\":%.0f}\n",
+      opt.bench_case.c_str(), static_cast<unsigned long>(done), opt.flows, opt.routes, cpp,
+      hz / cpp / 1e6, hz);
   rte_pktmbuf_free_bulk(burst, lcore::kBurst);
   return 0;
 }
@@ -189,7 +193,8 @@ int main(int argc, char** argv) {
     return usage();
   }
 
-  const char* eal_argv[] = {"portico-bench", "-l",      "0",         "--no-huge", "-m", "256",
+  const char* eal_argv[] = {"portico-bench", "-l",          "0",
+                            "--no-huge",     "-m",          "256",
                             "--no-pci",      "--no-shconf", "--log-level=*:warning"};
   if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
     std::fprintf(stderr, "portico-bench: EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const config::LoadResult r = config::load_text(text, "fuzz.yaml");
   if (r.ok()) {
-    const config::NodeConfig* node = r.objects.node_configs.empty() ? nullptr : &r.objects.node_configs[0];
+    const config::NodeConfig* node =
+        r.objects.node_configs.empty() ? nullptr : &r.objects.node_configs[0];
     (void)control::make_plan(r.objects, node, {});
   }
   return 0;

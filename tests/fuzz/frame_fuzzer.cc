@@ -17,7 +17,8 @@ namespace {
 const nf::AddressTable& table() {
   static const nf::AddressTable t = [] {
     nf::AddressTable a;
-    const uint8_t vip4[4] = {203, 0, 113, 10}, snat4[4] = {198, 51, 100, 11}, node4[4] = {198, 51, 100, 10};
+    const uint8_t vip4[4] = {203, 0, 113, 10}, snat4[4] = {198, 51, 100, 11},
+                  node4[4] = {198, 51, 100, 10};
     uint32_t be;
     std::memcpy(&be, vip4, 4);
     a.add_v4(be, {nf::kAddrVip, 1});
@@ -50,8 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> buf(room == 0 ? 1 : room);
   std::memcpy(buf.data(), data + 1, len);
   uint16_t l = static_cast<uint16_t>(len);
-  const nf::Verdict v = nf::handle_frame(buf.data(), &l, static_cast<uint16_t>(room), port, table());
+  const nf::Verdict v =
+      nf::handle_frame(buf.data(), &l, static_cast<uint16_t>(room), port, table());
   if (l > room) std::abort();
-  if (v.action == nf::Action::kDrop && static_cast<int>(v.drop) >= nf::kDropReasonCount) std::abort();
+  if (v.action == nf::Action::kDrop && static_cast<int>(v.drop) >= nf::kDropReasonCount)
+    std::abort();
   return 0;
 }

@@ -41,8 +41,9 @@ rte_mempool* g_pool = nullptr;
 class EalEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    const char* argv[] = {"pipeline_test", "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
-                          "--no-shconf", "--log-level=*:warning"};
+    const char* argv[] = {"pipeline_test", "-l",          "0-1",
+                          "--no-huge",     "-m",          "256",
+                          "--no-pci",      "--no-shconf", "--log-level=*:warning"};
     ASSERT_GE(rte_eal_init(static_cast<int>(std::size(argv)), const_cast<char**>(argv)), 0);
     g_pool = rte_pktmbuf_pool_create("pipeline", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(g_pool, nullptr);
@@ -115,7 +116,8 @@ class Pipeline : public ::testing::Test {
   static rte_mbuf* mbuf_of(const Bytes& frame) {
     rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
     EXPECT_NE(m, nullptr);
-    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+                frame.size());
     return m;
   }
   static void put(rte_ring* r, const Bytes& frame) {
@@ -133,7 +135,9 @@ class Pipeline : public ::testing::Test {
     }
     return out;
   }
-  uint64_t dropped(nf::DropReason r) const { return w_.counters.dropped[static_cast<int>(r)].get(); }
+  uint64_t dropped(nf::DropReason r) const {
+    return w_.counters.dropped[static_cast<int>(r)].get();
+  }
 
   RingPort uplink_, tap_;
   rte_ring* control_ = nullptr;
@@ -165,7 +169,8 @@ TEST_F(Pipeline, ArpRequestForVipIsAnsweredOnTheUplink) {
 }
 
 TEST_F(Pipeline, ArpForTheNodeAddressIsPuntedToTheTapUnchanged) {
-  const Bytes req = Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kNode).bytes();
+  const Bytes req =
+      Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kNode).bytes();
   put(uplink_.rx, req);
   lcore::poll_once(w_);
   EXPECT_TRUE(drain(uplink_.tx).empty());
@@ -207,9 +212,17 @@ TEST_F(Pipeline, ControlRingFramesAreSentOnTheNamedPort) {
 
 TEST_F(Pipeline, MalformedFramesAreCountedAndFreed) {
   const unsigned free_before = rte_mempool_avail_count(g_pool);
-  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kVip).truncate(30).bytes());
-  put(uplink_.rx, Frame::eth(port_mac_, kClient).ipv4(kClientIp, kVip).ihl(3).icmp_echo(1, 1).bytes());
-  put(uplink_.rx, Frame::eth(port_mac_, kClient).ipv4(kClientIp, kVip).bad_ip_checksum().icmp_echo(1, 1).bytes());
+  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient)
+                      .arp_request(kClient, kClientIp, kVip)
+                      .truncate(30)
+                      .bytes());
+  put(uplink_.rx,
+      Frame::eth(port_mac_, kClient).ipv4(kClientIp, kVip).ihl(3).icmp_echo(1, 1).bytes());
+  put(uplink_.rx, Frame::eth(port_mac_, kClient)
+                      .ipv4(kClientIp, kVip)
+                      .bad_ip_checksum()
+                      .icmp_echo(1, 1)
+                      .bytes());
   lcore::poll_once(w_);
   EXPECT_TRUE(drain(uplink_.tx).empty());
   EXPECT_TRUE(drain(tap_.tx).empty());
@@ -220,7 +233,10 @@ TEST_F(Pipeline, MalformedFramesAreCountedAndFreed) {
 }
 
 TEST_F(Pipeline, EchoToVipIsAnswered) {
-  put(uplink_.rx, Frame::eth(port_mac_, kClient).ipv4(kClientIp, kVip).icmp_echo(7, 3, text("portico")).bytes());
+  put(uplink_.rx, Frame::eth(port_mac_, kClient)
+                      .ipv4(kClientIp, kVip)
+                      .icmp_echo(7, 3, text("portico"))
+                      .bytes());
   lcore::poll_once(w_);
   const auto out = drain(uplink_.tx);
   ASSERT_EQ(out.size(), 1u);
@@ -237,7 +253,8 @@ TEST_F(Pipeline, EchoToVipIsAnswered) {
 }
 
 TEST_F(Pipeline, RepublishedSnapshotStopsAnsweringARemovedVip) {
-  const Bytes req = Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kVip).bytes();
+  const Bytes req =
+      Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kVip).bytes();
   publisher_->publish(vip_snapshot(false));
   put(uplink_.rx, req);
   lcore::poll_once(w_);
@@ -254,13 +271,18 @@ TEST_F(Pipeline, CompiledFromTheDemoConfig) {
   publisher_->publish(control::build_snapshot(plan, node, 2));
 
   // 203.0.113.11 is demo/web's; 203.0.113.40 is in the pool but nobody holds it.
-  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, ip4("203.0.113.11")).bytes());
-  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, ip4("203.0.113.40")).bytes());
+  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient)
+                      .arp_request(kClient, kClientIp, ip4("203.0.113.11"))
+                      .bytes());
+  put(uplink_.rx, Frame::eth(kBroadcastMac, kClient)
+                      .arp_request(kClient, kClientIp, ip4("203.0.113.40"))
+                      .bytes());
   put(uplink_.rx, Frame::eth(multicast_mac(solicited_node(ip6("2001:db8:200::10"))), kClient)
                       .ipv6(kClientIp6, solicited_node(ip6("2001:db8:200::10")), 255)
                       .ndp_ns(ip6("2001:db8:200::10"), kClient)
                       .bytes());
-  put(uplink_.rx, Frame::eth(port_mac_, kClient).ipv4(kClientIp, ip4("198.51.100.11")).icmp_echo(1, 1).bytes());
+  put(uplink_.rx,
+      Frame::eth(port_mac_, kClient).ipv4(kClientIp, ip4("198.51.100.11")).icmp_echo(1, 1).bytes());
   lcore::poll_once(w_);
   const auto out = drain(uplink_.tx);
   ASSERT_EQ(out.size(), 3u);
@@ -280,7 +302,8 @@ TEST_F(Pipeline, LaunchedWorkerAnswersAcrossPublishes) {
   ASSERT_LT(lcore, RTE_MAX_LCORE) << "the test needs two lcores";
   w_.idle_sleep_us = 50;
   ASSERT_EQ(rte_eal_remote_launch(lcore::worker_main, &w_, lcore), 0);
-  const Bytes req = Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kVip).bytes();
+  const Bytes req =
+      Frame::eth(kBroadcastMac, kClient).arp_request(kClient, kClientIp, kVip).bytes();
   size_t answered = 0, punted = 0;
   for (int round = 0; round < 20; ++round) {
     publisher_->publish(vip_snapshot(round % 2 == 0));  // waits for the worker's quiescence

@@ -103,7 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"service selector",
              "---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\n"
              "metadata: {name: a, namespace: metallb-system}\n"
-             "spec: {serviceSelectors: [{matchExpressions: [{key: app, operator: In, values: [a]}]}]}\n",
+             "spec: {serviceSelectors: [{matchExpressions: [{key: app, operator: In, values: "
+             "[a]}]}]}\n",
              3, 0},
         Case{"two advertisements: union of interfaces",
              "---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\n"
@@ -140,8 +141,8 @@ TEST(Plan, ReloadKeepsAddresses) {
                                     "spec: {type: LoadBalancer, ports: [{port: 80}]}\n",
                                 "plan.yaml");
   ASSERT_TRUE(more.ok());
-  const Plan second = make_plan(more.objects, &more.objects.node_configs.at(0),
-                                ipam::assignments_of(first.ipam));
+  const Plan second =
+      make_plan(more.objects, &more.objects.node_configs.at(0), ipam::assignments_of(first.ipam));
   EXPECT_EQ(second.ipam.services.at("demo/a").assignment.ips.at(0).str(), "203.0.113.10");
   EXPECT_EQ(second.ipam.services.at("alpha/aa").assignment.ips.at(0).str(), "203.0.113.11");
 }

@@ -12,7 +12,8 @@ namespace {
 
 const std::string kDemo = std::string(PORTICO_SOURCE_ROOT) + "/config/examples/demo.yaml";
 
-nlohmann::json find(const nlohmann::json& objects, const std::string& kind, const std::string& name) {
+nlohmann::json find(const nlohmann::json& objects, const std::string& kind,
+                    const std::string& name) {
   for (const auto& o : objects) {
     if (o["kind"] == kind && o["metadata"]["name"] == name) return o;
   }
@@ -34,8 +35,10 @@ TEST(Check, DemoConfigStatuses) {
   const auto& objects = doc["objects"];
   // Sorted by namespace/name: api (pinned to "reserved"), dns-tcp, dns-udp (shared), web.
   EXPECT_EQ(ingress(find(objects, "Service", "api")), (std::vector<std::string>{"203.0.113.200"}));
-  EXPECT_EQ(ingress(find(objects, "Service", "dns-tcp")), (std::vector<std::string>{"203.0.113.10"}));
-  EXPECT_EQ(ingress(find(objects, "Service", "dns-udp")), (std::vector<std::string>{"203.0.113.10"}));
+  EXPECT_EQ(ingress(find(objects, "Service", "dns-tcp")),
+            (std::vector<std::string>{"203.0.113.10"}));
+  EXPECT_EQ(ingress(find(objects, "Service", "dns-udp")),
+            (std::vector<std::string>{"203.0.113.10"}));
   EXPECT_EQ(ingress(find(objects, "Service", "web")),
             (std::vector<std::string>{"203.0.113.11", "2001:db8:200::10"}));
   EXPECT_TRUE(ingress(find(objects, "Service", "internal")).empty());

@@ -67,7 +67,26 @@ struct NodeConfig {
   } exception;
   struct LoadBalancer {
     std::vector<IpAddress> snat_addresses;
+    // Extensions for L4 balancing; all of them are sized at start-up (a reload does not apply
+    // them). maglevTableSize: entries of each service port's Maglev lookup table, a prime.
+    uint32_t maglev_table_size = 65537;
+    // connectionsPerLcore: capacity of each worker's connection table.
+    uint32_t connections_per_lcore = 262144;
+    // timeouts: how long an idle connection entry lives, by state (durations such as "30s").
+    struct Timeouts {
+      uint64_t tcp_syn_ms = 30000;           // tcpSyn: only the client's SYN seen
+      uint64_t tcp_established_ms = 900000;  // tcpEstablished
+      uint64_t tcp_closing_ms = 60000;       // tcpClosing: FIN or RST seen
+      uint64_t udp_ms = 60000;               // udp
+    } timeouts;
   } load_balancer;
+  // spec.neighbors (extension): the data plane's ARP/NDP table of next hops and backends.
+  struct Neighbors {
+    uint32_t capacity = 4096;       // entries
+    uint64_t reachable_ms = 30000;  // reachableTime: an answered entry is trusted this long
+    uint64_t retransmit_ms = 1000;  // retransmitTime: between probes of an unanswered entry
+    uint32_t max_probes = 3;        // maxProbes: unanswered probes before an entry fails
+  } neighbors;
   struct Api {
     std::string grpc;
     std::string metrics;

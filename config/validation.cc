@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "config/document_internal.h"
+#include "config/duration.h"
 #include "config/lcores.h"
 #include "config/rules_internal.h"
 
@@ -697,6 +698,98 @@ void read_snat_addresses(Document& doc, const Field& f, std::vector<IpAddress>* 
   }
 }
 
+// Maglev needs a prime table size (Eisenbud et al. §3.4): 65537 by default, 101 at least so that
+// a handful of endpoints still get fair shares, 1000003 at most (one table per service port).
+constexpr int64_t kMinMaglevTableSize = 101;
+constexpr int64_t kMaxMaglevTableSize = 1000003;
+constexpr int64_t kMaxConnectionsPerLcore = 16777216;
+// Idle timeouts and neighbor timers: more than zero, at most a week.
+constexpr uint64_t kMaxDurationMs = 7ULL * 24 * 3600 * 1000;
+constexpr const char* kDurationSyntax =
+    "must be a duration such as \"500ms\", \"30s\", \"15m\" or \"1h30m\" (whole milliseconds), "
+    "or an integer number of seconds";
+
+bool is_prime(uint32_t n) {
+  if (n < 2) return false;
+  for (uint32_t d = 2; d <= n / d; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+// A duration (config/duration.h syntax) or an integer number of seconds, in milliseconds, in
+// (0, kMaxDurationMs]. *out is left unchanged when absent or invalid (reported).
+void read_duration(Document& doc, const Field& f, uint64_t* out) {
+  if (!f.present()) return;
+  const ScalarType t = f.node.IsScalar() ? scalar_type(f.node) : ScalarType::kNull;
+  uint64_t ms = 0;
+  if (t == ScalarType::kInt) {
+    int64_t seconds = 0;
+    if (!doc.read_int(f, INT64_MIN, INT64_MAX, &seconds)) return;
+    if (seconds > 0) {
+      const auto s = static_cast<uint64_t>(seconds);
+      ms = s > kMaxDurationMs / 1000 ? kMaxDurationMs + 1 : s * 1000;
+    }
+  } else if (t == ScalarType::kString) {
+    const std::string text = f.node.Scalar();
+    const bool negative = !text.empty() && text.front() == '-';  // out of range, not malformed
+    if (!negative && !parse_duration_ms(text, &ms)) {
+      doc.invalid(f, quote(text), kDurationSyntax);
+      return;
+    }
+  } else {
+    doc.invalid(f, Document::shown(f.node), kDurationSyntax);
+    return;
+  }
+  if (ms == 0 || ms > kMaxDurationMs) {
+    doc.invalid(
+        f, Document::shown(f.node),
+        "must be greater than 0 and at most " + format_duration_ms(kMaxDurationMs) + " (7 days)");
+    return;
+  }
+  *out = ms;
+}
+
+void read_timeouts(Document& doc, const Field& f, NodeConfig::LoadBalancer::Timeouts* out) {
+  auto m = doc.fields(f);
+  if (!m) return;
+  read_duration(doc, m->get("tcpSyn"), &out->tcp_syn_ms);
+  read_duration(doc, m->get("tcpEstablished"), &out->tcp_established_ms);
+  read_duration(doc, m->get("tcpClosing"), &out->tcp_closing_ms);
+  read_duration(doc, m->get("udp"), &out->udp_ms);
+  m->warn_unknown();
+}
+
+void read_load_balancer(Document& doc, const Field& f, NodeConfig::LoadBalancer* out) {
+  auto m = doc.fields(f);
+  if (!m) return;
+  read_snat_addresses(doc, m->get("snatAddresses"), &out->snat_addresses);
+  const Field maglev = m->get("maglevTableSize");
+  uint32_t size = 0;
+  if (doc.read_int(maglev, kMinMaglevTableSize, kMaxMaglevTableSize, &size)) {
+    if (is_prime(size)) {
+      out->maglev_table_size = size;
+    } else {
+      doc.invalid(maglev, std::to_string(size),
+                  "must be a prime number (the size of a Maglev lookup table), e.g. 65537");
+    }
+  }
+  doc.read_int(m->get("connectionsPerLcore"), 1, kMaxConnectionsPerLcore,
+               &out->connections_per_lcore);
+  read_timeouts(doc, m->get("timeouts"), &out->timeouts);
+  m->warn_unknown();
+}
+
+void read_neighbors(Document& doc, const Field& f, NodeConfig::Neighbors* out) {
+  auto m = doc.fields(f);
+  if (!m) return;
+  doc.read_int(m->get("capacity"), 16, 1048576, &out->capacity);
+  read_duration(doc, m->get("reachableTime"), &out->reachable_ms);
+  read_duration(doc, m->get("retransmitTime"), &out->retransmit_ms);
+  doc.read_int(m->get("maxProbes"), 1, 10, &out->max_probes);
+  m->warn_unknown();
+}
+
 // A mapping whose fields are all strings: name -> destination.
 void read_string_fields(Document& doc, const Field& f,
                         std::initializer_list<std::pair<const char*, std::string*>> fields) {
@@ -727,10 +820,8 @@ void decode_node_config(Document& doc, FieldMap& top, NodeConfig* out) {
   for (const Field& item : doc.items(spec->get("routes"))) {
     read_route(doc, item, out->interfaces, &destinations, &out->routes);
   }
-  if (auto lb = doc.fields(spec->get("loadBalancer"))) {
-    read_snat_addresses(doc, lb->get("snatAddresses"), &out->load_balancer.snat_addresses);
-    lb->warn_unknown();
-  }
+  read_load_balancer(doc, spec->get("loadBalancer"), &out->load_balancer);
+  read_neighbors(doc, spec->get("neighbors"), &out->neighbors);
   read_string_fields(doc, spec->get("api"),
                      {{"grpc", &out->api.grpc}, {"metrics", &out->api.metrics}});
   read_string_fields(doc, spec->get("kubernetes"), {{"kubeconfig", &out->kubernetes.kubeconfig}});
@@ -1023,6 +1114,36 @@ void read_external_traffic_policy(Document& doc, FieldMap& spec, Service* out) {
   out->external_traffic_policy = v;
 }
 
+// Portico's own admission rule for its annotation on Services (see control/services.h).
+constexpr const char* kForwardingModeAnnotation = "portico.io/forwarding-mode";
+constexpr std::initializer_list<const char*> kForwardingModes = {"dsr", "ipip", "nat"};
+
+// metadata.annotations[key] as a Field, at the key's line. read_annotations has read the map
+// already (with its diagnostics), so the YAML is looked at directly; the metadata line stands in
+// when the key cannot be found there (written through a merge key).
+Field annotation_field(FieldMap& top, const std::string& key) {
+  const Field meta = top.get("metadata");
+  Field out{YAML::Node(), "metadata.annotations[" + key + "]", meta.line, true};
+  if (!meta.node.IsMap()) return out;
+  for (const auto& m : meta.node) {
+    if (!m.first.IsScalar() || m.first.Scalar() != "annotations" || !m.second.IsMap()) continue;
+    for (const auto& a : m.second) {
+      if (a.first.IsScalar() && a.first.Scalar() == key && !a.first.Mark().is_null()) {
+        out.node = a.second;
+        out.line = a.first.Mark().line + 1;
+        return out;  // the first one, as read_annotations keeps it
+      }
+    }
+  }
+  return out;
+}
+
+void check_forwarding_mode(Document& doc, FieldMap& top, const Service& svc) {
+  auto it = svc.meta.annotations.find(kForwardingModeAnnotation);
+  if (it == svc.meta.annotations.end() || one_of(it->second, kForwardingModes)) return;
+  doc.unsupported(annotation_field(top, kForwardingModeAnnotation), it->second, kForwardingModes);
+}
+
 void read_service_status(Document& doc, const Field& f, Service* out) {
   auto status = doc.fields(f);
   if (!status) return;
@@ -1046,6 +1167,7 @@ void read_service_status(Document& doc, const Field& f, Service* out) {
 }  // namespace
 
 void decode_service(Document& doc, FieldMap& top, Service* out) {
+  check_forwarding_mode(doc, top, *out);
   read_service_status(doc, top.get("status"), out);
   const Field spec_field = top.get("spec");
   if (!spec_field.present()) {

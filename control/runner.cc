@@ -23,6 +23,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -35,7 +36,9 @@
 #include "control/announcer.h"
 #include "control/eal_args.h"
 #include "control/kernel_iface.h"
+#include "control/neighbors.h"
 #include "control/plan.h"
+#include "control/services.h"
 #include "control/snapshot_builder.h"
 #include "lcore/port.h"
 #include "lcore/worker.h"
@@ -61,13 +64,24 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 
 // "rx=.. tx=.. punted=.. ..." in a fixed order (tests and scripts read it).
 std::string format_counters(const lcore::CounterTotals& t) {
-  static constexpr const char* kReplyNames[] = {"arp", "nd", "echo", "echo6"};
+  static constexpr const char* kReplyNames[] = {"arp", "nd", "echo", "echo6", "tcp_reset"};
+  static constexpr const char* kForwardNames[] = {"to_backend",        "to_backend_ipip",
+                                                  "to_backend_ip6ip6", "to_client",
+                                                  "icmp_to_backend",   "icmp_to_client"};
+  static_assert(std::size(kReplyNames) == lcore::kReplyKinds);
+  static_assert(std::size(kForwardNames) == lcore::kForwardKinds);
   std::ostringstream out;
   out << "rx=" << t.rx << " tx=" << t.tx << " punted=" << t.punted
       << " from_kernel=" << t.from_kernel << " announced=" << t.announced
       << " dropped=" << t.dropped_total();
   for (int i = 0; i < lcore::kReplyKinds; ++i)
     out << " reply." << kReplyNames[i] << '=' << t.replies[i];
+  for (int i = 0; i < lcore::kForwardKinds; ++i)
+    out << " fwd." << kForwardNames[i] << '=' << t.forwarded[i];
+  out << " flows.new=" << t.new_flows << " flows.stateless=" << t.stateless_flows
+      << " flows.backend_gone=" << t.backend_gone << " flows.expired=" << t.expired
+      << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
+      << " handoff.in=" << t.handoffs_in;
   for (int i = 0; i < nf::kDropReasonCount; ++i) {
     out << " drop." << nf::drop_reason_name(static_cast<nf::DropReason>(i)) << '=' << t.dropped[i];
   }
@@ -91,6 +105,18 @@ void log_plan(const config::ObjectSet& objects, const Plan& plan) {
     for (const auto& e : events)
       spdlog::warn("event=l2_{} service={} message=\"{}\"", e.reason, key, e.message);
   }
+}
+
+void log_l4(const ServicesResult& services, const L4BuildResult& built) {
+  for (const auto& [key, events] : services.events) {
+    for (const auto& e : events) {
+      const auto level = e.type == "Warning" ? spdlog::level::warn : spdlog::level::info;
+      spdlog::log(level, "event=l4_{} service={} message=\"{}\"", e.reason, key, e.message);
+    }
+  }
+  for (const auto& w : built.warnings) spdlog::warn("event=l4_warning message=\"{}\"", w);
+  spdlog::info("event=l4_compiled service_ports={} backends={} maglev_tables={}",
+               built.service_ports, built.backends, built.maglev_tables);
 }
 
 // The NodeConfig fields a running process cannot change, named if `fresh` changes them.
@@ -118,6 +144,22 @@ std::string restart_only_changes(const config::NodeConfig& running,
   }
   if (!routes_same) changed.push_back("spec.routes");
   if (running.exception.tap != fresh.exception.tap) changed.push_back("spec.exception");
+  const auto& la = running.load_balancer;
+  const auto& lb = fresh.load_balancer;
+  if (la.maglev_table_size != lb.maglev_table_size ||
+      la.connections_per_lcore != lb.connections_per_lcore ||
+      la.timeouts.tcp_syn_ms != lb.timeouts.tcp_syn_ms ||
+      la.timeouts.tcp_established_ms != lb.timeouts.tcp_established_ms ||
+      la.timeouts.tcp_closing_ms != lb.timeouts.tcp_closing_ms ||
+      la.timeouts.udp_ms != lb.timeouts.udp_ms) {
+    changed.push_back("spec.loadBalancer (table sizes, timeouts)");
+  }
+  const auto& na = running.neighbors;
+  const auto& nb = fresh.neighbors;
+  if (na.capacity != nb.capacity || na.reachable_ms != nb.reachable_ms ||
+      na.retransmit_ms != nb.retransmit_ms || na.max_probes != nb.max_probes) {
+    changed.push_back("spec.neighbors");
+  }
   if (running.meta.name != fresh.meta.name) changed.push_back("metadata.name");
   return join(changed);
 }
@@ -140,6 +182,10 @@ class Runner {
   void launch_workers();
   void reload();
   void send_due_announcements();
+  void init_l4();
+  void publish(const Plan& plan, const config::ObjectSet& objects, const config::NodeConfig& node);
+  void service_neighbors();
+  bool send_control_frame(uint8_t iface, const uint8_t* frame, uint16_t len);
   void log_stats(const char* event) const;
   void schedule_new_vips(const Plan& before, const Plan& after);
   uint32_t all_ports() const { return (1u << node_.interfaces.size()) - 1; }
@@ -160,6 +206,13 @@ class Runner {
   std::unique_ptr<lcore::SnapshotPublisher> publisher_;
   std::vector<std::unique_ptr<lcore::WorkerContext>> workers_;
   std::vector<rte_ring*> rings_;
+  std::vector<rte_ring*> handoff_rings_;
+  rte_ring* resolve_ring_ = nullptr;
+  std::unique_ptr<nf::NeighborTable> neighbor_table_;
+  std::unique_ptr<NeighborManager> neighbors_;
+  std::vector<std::unique_ptr<nf::ConnTable>> conn_tables_;
+  L4Ids l4_ids_;
+  uint64_t tsc_hz_ = 0;
   std::atomic<bool> stop_{false};
   bool launched_ = false;
   AnnounceSchedule schedule_;
@@ -174,6 +227,8 @@ Runner::~Runner() {
   for (uint16_t p : taps_) lcore::close_port(p);
   for (uint16_t p : uplinks_) lcore::close_port(p);
   for (rte_ring* r : rings_) rte_ring_free(r);
+  for (rte_ring* r : handoff_rings_) rte_ring_free(r);
+  if (resolve_ring_ != nullptr) rte_ring_free(resolve_ring_);
   publisher_.reset();
   if (eal_ready_) rte_eal_cleanup();
 }
@@ -316,6 +371,16 @@ void Runner::launch_workers() {
     ctx->control_tx = ring;
     ctx->idle_sleep_us = node_.dpdk.idle_sleep_us;
     ctx->stop = &stop_;
+    ctx->conns = conn_tables_[w].get();
+    ctx->neighbors = neighbor_table_.get();
+    ctx->handoff_rx = handoff_rings_[w];
+    for (size_t o = 0; o < handoff_rings_.size(); ++o) ctx->handoff_tx[o] = handoff_rings_[o];
+    ctx->resolve_tx = resolve_ring_;
+    lcore::init_l4(*ctx, static_cast<unsigned>(w), static_cast<unsigned>(worker_lcores_.size()),
+                   tsc_hz_);
+    for (size_t p = 0; p < uplinks_.size() && p < nf::lb::Tables::kMaxInterfaces; ++p) {
+      ctx->l4.mtu[p] = node_.interfaces[p].mtu;
+    }
     workers_.push_back(std::move(ctx));
   }
   for (size_t w = 0; w < workers_.size(); ++w) {
@@ -325,6 +390,91 @@ void Runner::launch_workers() {
                                std::to_string(worker_lcores_[w]));
     launched_ = true;
   }
+}
+
+// Connection tables, the neighbor table and the rings between workers, all sized from the
+// NodeConfig and allocated before any worker runs.
+void Runner::init_l4() {
+  const unsigned workers = static_cast<unsigned>(worker_lcores_.size());
+  if (workers > lcore::kMaxWorkers) {
+    throw std::runtime_error("at most " + std::to_string(lcore::kMaxWorkers) + " workers");
+  }
+  tsc_hz_ = rte_get_tsc_hz();
+  const auto& lb = node_.load_balancer;
+  const auto ticks = [&](uint64_t ms) { return ms * tsc_hz_ / 1000; };
+  const nf::ConnTable::Timeouts timeouts{
+      ticks(lb.timeouts.tcp_syn_ms), ticks(lb.timeouts.tcp_established_ms),
+      ticks(lb.timeouts.tcp_closing_ms), ticks(lb.timeouts.udp_ms)};
+  for (unsigned w = 0; w < workers; ++w) {
+    try {
+      conn_tables_.push_back(std::make_unique<nf::ConnTable>(lb.connections_per_lcore, timeouts));
+    } catch (const std::bad_alloc&) {
+      throw std::runtime_error("cannot allocate " + std::to_string(lb.connections_per_lcore) +
+                               " connection records per worker (spec.loadBalancer."
+                               "connectionsPerLcore, 128 bytes each)");
+    }
+    const std::string name = "portico_ho" + std::to_string(w);
+    rte_ring* ring = rte_ring_create(name.c_str(), kControlRingSize,
+                                     static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+    if (ring == nullptr) throw std::runtime_error("cannot create handoff ring " + name);
+    handoff_rings_.push_back(ring);
+  }
+  resolve_ring_ = rte_ring_create("portico_resolve", kControlRingSize,
+                                  static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+  if (resolve_ring_ == nullptr) throw std::runtime_error("cannot create the resolve ring");
+  neighbor_table_ = std::make_unique<nf::NeighborTable>(node_.neighbors.capacity);
+  neighbors_ = std::make_unique<NeighborManager>(*neighbor_table_, tsc_hz_);
+  neighbors_->configure(node_, macs_);
+  spdlog::info(
+      "event=l4_ready workers={} connections_per_lcore={} maglev_table_size={} "
+      "neighbor_capacity={} snat_steering=ring",
+      workers, lb.connections_per_lcore, lb.maglev_table_size, node_.neighbors.capacity);
+}
+
+// Compiles and publishes a Snapshot for `plan`; next hops no Snapshot uses any more are freed.
+void Runner::publish(const Plan& plan, const config::ObjectSet& objects,
+                     const config::NodeConfig& node) {
+  const ServicesResult services = compile_services(objects, plan);
+  L4BuildResult built;
+  neighbors_->begin_build();
+  publisher_->publish(
+      build_snapshot(plan, node, generation_ + 1, &services, &l4_ids_, neighbors_.get(), &built));
+  ++generation_;
+  neighbors_->end_build_published();
+  log_l4(services, built);
+}
+
+bool Runner::send_control_frame(uint8_t iface, const uint8_t* frame, uint16_t len) {
+  rte_mbuf* m = rte_pktmbuf_alloc(control_pool_);
+  if (m == nullptr) return false;
+  if (rte_pktmbuf_tailroom(m) < len) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), frame, len);
+  m->data_len = len;
+  m->pkt_len = len;
+  m->port = iface;
+  if (rte_ring_sp_enqueue(rings_.front(), m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+// Next hops the workers found unresolved, then the periodic upkeep.
+void Runner::service_neighbors() {
+  void* idx[64];
+  const uint64_t now = rte_rdtsc();
+  unsigned n;
+  while ((n = rte_ring_sc_dequeue_burst(resolve_ring_, idx, 64, nullptr)) != 0) {
+    for (unsigned i = 0; i < n; ++i) {
+      neighbors_->request(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(idx[i]) - 1), now);
+    }
+  }
+  neighbors_->tick(now, [this](uint8_t iface, const uint8_t* frame, uint16_t len) {
+    if (!send_control_frame(iface, frame, len)) ++announce_failures_;
+  });
 }
 
 void Runner::schedule_new_vips(const Plan& before, const Plan& after) {
@@ -419,11 +569,10 @@ void Runner::reload() {
   }
   config::NodeConfig node = node_;
   node.meta.labels = fresh.meta.labels;
-  node.load_balancer = fresh.load_balancer;
+  node.load_balancer.snat_addresses = fresh.load_balancer.snat_addresses;
 
   Plan next = make_plan(loaded.objects, &node, ipam::assignments_of(plan_.ipam));
-  publisher_->publish(build_snapshot(next, node, generation_ + 1));
-  ++generation_;
+  publish(next, loaded.objects, node);
   schedule_new_vips(plan_, next);
   const uint64_t now = now_ms();
   for (const auto& ip : node.load_balancer.snat_addresses) {
@@ -449,7 +598,8 @@ int Runner::run() {
   init_ports();
   publisher_ =
       std::make_unique<lcore::SnapshotPublisher>(static_cast<unsigned>(worker_lcores_.size()));
-  publisher_->publish(build_snapshot(plan_, node_, ++generation_));
+  init_l4();
+  publish(plan_, objects_, node_);
   launch_workers();
 
   schedule_new_vips(Plan{}, plan_);
@@ -476,6 +626,7 @@ int Runner::run() {
     if (sig == SIGHUP) reload();
     if (sig == SIGUSR1) log_stats("stats");
     send_due_announcements();
+    service_neighbors();
   }
 
   stop_.store(true);

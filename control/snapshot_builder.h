@@ -1,16 +1,48 @@
-// Plan -> Snapshot: the data plane's view of a plan (control thread).
+// Plan + service ports -> Snapshot: the data plane's view of the configuration (control
+// thread).
+//
+// The address table (VIPs, SNAT and node addresses with their announce ports) comes from the
+// plan; the L4 tables from control::compile_services: one nf::lb::Service per VIP:port/protocol
+// with its endpoints as backends, each with a Maglev table (weight 1 per endpoint that takes new
+// flows, 0 for terminating ones; services with the same endpoint set share one table), a next
+// hop (NeighborManager) and a stable id. Backend ids are kept in the L4Ids across builds, keyed
+// by (VIP, protocol, port, backend address, backend port), so a flow recorded against a backend
+// still finds it after a reload, and no longer finds it once that backend left the service.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/objects.h"
+#include "control/neighbors.h"
 #include "control/plan.h"
+#include "control/services.h"
 #include "lcore/snapshot.h"
 
 namespace control {
 
+// What survives from one build to the next.
+struct L4Ids {
+  std::map<std::string, uint32_t> backend_ids;
+  uint32_t next_backend_id = 1;
+};
+
+struct L4BuildResult {
+  size_t service_ports = 0;
+  size_t backends = 0;
+  size_t maglev_tables = 0;
+  std::vector<std::string> warnings;  // endpoints without a route, next hop table full...
+};
+
+// services / ids / neighbors may be null (no L4 tables; used by L2-only tests).
 std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::NodeConfig& node,
-                                                uint64_t generation);
+                                                uint64_t generation,
+                                                const ServicesResult* services = nullptr,
+                                                L4Ids* ids = nullptr,
+                                                NeighborManager* neighbors = nullptr,
+                                                L4BuildResult* result = nullptr);
 
 }  // namespace control

@@ -3,7 +3,8 @@
 // JSON shape (DESIGN.md, a contract): {"errors": [{file, line, object, message}], "objects":
 // [{apiVersion, kind, metadata: {namespace, name, ...}, status: {...}}]}; Portico adds
 // "warnings" (same shape as errors) and, per object, "events" (what the controller would
-// record as Kubernetes events: IPAllocated, AllocationFailed, nodeAssigned...).
+// record as Kubernetes events: IPAllocated, AllocationFailed, nodeAssigned, and the L4 events of
+// control/services.h such as NoEndpoints).
 #include "control/status.h"
 
 #include <ostream>
@@ -12,6 +13,7 @@
 
 #include "config/loader.h"
 #include "control/plan.h"
+#include "control/services.h"
 
 namespace control {
 
@@ -49,7 +51,7 @@ const VipPlan* find_vip(const Plan& plan, const config::IpAddress& ip) {
   return nullptr;
 }
 
-ordered_json service_json(const config::Service& svc, const Plan& plan,
+ordered_json service_json(const config::Service& svc, const Plan& plan, const ServicesResult& l4,
                           const config::NodeConfig* node) {
   const auto key = ipam::service_key(svc);
   ordered_json obj;
@@ -80,6 +82,9 @@ ordered_json service_json(const config::Service& svc, const Plan& plan,
   if (auto l2 = plan.l2_events.find(key); l2 != plan.l2_events.end()) {
     events.insert(events.end(), l2->second.begin(), l2->second.end());
   }
+  if (auto s = l4.events.find(key); s != l4.events.end()) {
+    events.insert(events.end(), s->second.begin(), s->second.end());
+  }
   obj["status"] = {{"loadBalancer", lb}};
   obj["events"] = events_json(events);
   return obj;
@@ -100,8 +105,8 @@ ordered_json pool_json(const config::IPAddressPool& pool, const Plan& plan) {
   return obj;
 }
 
-void print_text(const config::ObjectSet& objects, const Plan& plan, const config::NodeConfig* node,
-                std::ostream& out) {
+void print_text(const config::ObjectSet& objects, const Plan& plan, const ServicesResult& l4,
+                const config::NodeConfig* node, std::ostream& out) {
   if (node != nullptr) {
     out << "NodeConfig/" << node->meta.name << ": " << node->interfaces.size()
         << " interface(s), lcores " << node->dpdk.lcores << "\n";
@@ -115,7 +120,7 @@ void print_text(const config::ObjectSet& objects, const Plan& plan, const config
     }
   }
   for (const auto& svc : objects.services) {
-    const ordered_json j = service_json(svc, plan, node);
+    const ordered_json j = service_json(svc, plan, l4, node);
     out << "Service/" << svc.meta.namespace_ << "/" << svc.meta.name << ": ";
     auto it = plan.ipam.services.find(ipam::service_key(svc));
     const auto state =
@@ -161,9 +166,10 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
     ordered_json objects = ordered_json::array();
     if (loaded.ok()) {
       const Plan plan = make_plan(loaded.objects, node, {});
+      const ServicesResult l4 = compile_services(loaded.objects, plan);
       for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
       for (const auto& svc : loaded.objects.services)
-        objects.push_back(service_json(svc, plan, node));
+        objects.push_back(service_json(svc, plan, l4, node));
     }
     doc["objects"] = objects;
     out << doc.dump(2) << "\n";
@@ -177,7 +183,8 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
     return 1;
   }
   if (node == nullptr) err << "warning: no NodeConfig: nothing is announced\n";
-  print_text(loaded.objects, make_plan(loaded.objects, node, {}), node, out);
+  const Plan plan = make_plan(loaded.objects, node, {});
+  print_text(loaded.objects, plan, compile_services(loaded.objects, plan), node, out);
   return 0;
 }
 

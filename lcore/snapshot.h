@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "nf/address_table.h"
+#include "nf/lb_tables.h"
 
 struct rte_rcu_qsbr;
 
@@ -21,6 +22,7 @@ namespace lcore {
 struct Snapshot {
   uint64_t generation = 0;
   nf::AddressTable addresses;  // VIPs, SNAT and node addresses, with their announce ports
+  nf::lb::Tables lb;           // L4 service ports, backends, Maglev tables, next hops
 };
 
 class SnapshotPublisher {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -48,16 +49,88 @@ void CounterTotals::add(const WorkerCounters& c) {
   announced += c.announced.get();
   for (int i = 0; i < nf::kDropReasonCount; ++i) dropped[i] += c.dropped[i].get();
   for (int i = 0; i < kReplyKinds; ++i) replies[i] += c.replies[i].get();
+  for (int i = 0; i < kForwardKinds; ++i) forwarded[i] += c.forwarded[i].get();
+  new_flows += c.new_flows.get();
+  stateless_flows += c.stateless_flows.get();
+  backend_gone += c.backend_gone.get();
+  handoffs_out += c.handoffs_out.get();
+  handoffs_in += c.handoffs_in.get();
+  conns += c.conns.get();
+  expired += c.expired.get();
 }
 
-void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index,
-                         rte_mbuf** pkts, uint16_t n) {
+void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz) {
+  w.l4.conns = w.conns;
+  w.l4.neighbors = w.neighbors;
+  w.l4.worker = static_cast<uint16_t>(worker);
+  w.l4.workers = static_cast<uint16_t>(workers == 0 ? 1 : workers);
+  // One resolution request per next hop per 100 ms at most, whatever the packet rate.
+  w.l4.request_interval = tsc_hz / 10;
+  for (unsigned p = 0; p < w.n_ports && p < nf::lb::Tables::kMaxInterfaces; ++p) {
+    w.l4.port_mac[p] = w.ports[p].ctx.mac;
+  }
+}
+
+namespace {
+
+// Sends frames that go out another interface than they came in on (multi-interface setups).
+void send_one(WorkerContext& w, uint8_t port_index, rte_mbuf* m) {
+  const auto tx_full = static_cast<int>(nf::DropReason::kTxFull);
+  if (port_index >= w.n_ports) {
+    w.counters.dropped[static_cast<int>(nf::DropReason::kNoRoom)].add(1);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  w.counters.tx.add(
+      send_or_count(w.ports[port_index].uplink, w.queue, &m, 1, w.counters.dropped[tx_full]));
+}
+
+// Passes frames to the workers that own their flows, grouped by worker.
+void send_handoffs(WorkerContext& w, rte_mbuf** pkts, const uint8_t* targets, uint16_t n) {
+  bool sent[kBurst] = {};
+  rte_mbuf* group[kBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    if (sent[i]) continue;
+    const uint8_t target = targets[i];
+    uint16_t g = 0;
+    for (uint16_t j = i; j < n; ++j) {
+      if (!sent[j] && targets[j] == target) {
+        group[g++] = pkts[j];
+        sent[j] = true;
+      }
+    }
+    rte_ring* ring = target < kMaxWorkers ? w.handoff_tx[target] : nullptr;
+    const unsigned done = ring == nullptr ? 0
+                                          : rte_ring_mp_enqueue_burst(
+                                                ring, reinterpret_cast<void**>(group), g, nullptr);
+    w.counters.handoffs_out.add(done);
+    if (done < g) {
+      w.counters.dropped[static_cast<int>(nf::DropReason::kHandoffFull)].add(g - done);
+      rte_pktmbuf_free_bulk(group + done, g - done);
+    }
+  }
+}
+
+void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, rte_mbuf** pkts,
+                  uint16_t n, bool from_handoff) {
   const WorkerPort& port = w.ports[port_index];
-  rte_mbuf* replies[kBurst];
+  rte_mbuf* out[kBurst];  // replies and forwards leaving by the port they came in on
   rte_mbuf* punts[kBurst];
   rte_mbuf* drops[kBurst];
-  uint16_t n_replies = 0, n_punts = 0, n_drops = 0;
+  rte_mbuf* handoffs[kBurst];
+  uint8_t handoff_to[kBurst];
+  uint16_t n_out = 0, n_punts = 0, n_drops = 0, n_handoffs = 0;
   uint32_t reply_kinds[kReplyKinds] = {};
+  uint32_t forward_kinds[kForwardKinds] = {};
+
+  nf::L4Context* l4 = nullptr;
+  if (w.conns != nullptr) {
+    l4 = &w.l4;
+    l4->tables = &snap.lb;
+    l4->generation = static_cast<uint32_t>(snap.generation);
+    l4->now = rte_rdtsc();
+    l4->handoff_hops = 0;
+  }
 
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -71,15 +144,40 @@ void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_i
     }
     uint16_t len = m->data_len;
     const uint16_t room = static_cast<uint16_t>(len + rte_pktmbuf_tailroom(m));
-    const nf::Verdict v =
-        nf::handle_frame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, port.ctx, snap.addresses);
+    const uint16_t headroom = rte_pktmbuf_headroom(m);
+    uint8_t hops = 0;
+    if (from_handoff && l4 != nullptr) {
+      hops = static_cast<uint8_t>(m->hash.usr);
+      l4->handoff_hops = hops;
+    }
+    const nf::Verdict v = nf::handle_frame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, headroom,
+                                           port.ctx, snap.addresses, l4);
     switch (v.action) {
       case nf::Action::kReply:
         m->data_len = len;
         m->pkt_len = len;
         m->ol_flags = 0;
-        replies[n_replies++] = m;
+        out[n_out++] = m;
         ++reply_kinds[static_cast<int>(v.reply)];
+        break;
+      case nf::Action::kForward: {
+        const uint16_t pre = nf::forward_prepended(v.forward);
+        m->data_off = static_cast<uint16_t>(m->data_off - pre);
+        m->data_len = len;
+        m->pkt_len = len;
+        m->ol_flags = 0;
+        ++forward_kinds[static_cast<int>(v.forward)];
+        if (v.port == port_index) {
+          out[n_out++] = m;
+        } else {
+          send_one(w, v.port, m);
+        }
+        break;
+      }
+      case nf::Action::kHandoff:
+        m->hash.usr = hops + 1u;
+        handoffs[n_handoffs] = m;
+        handoff_to[n_handoffs++] = v.port;
         break;
       case nf::Action::kPunt:
         punts[n_punts++] = m;
@@ -96,11 +194,66 @@ void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_i
   }
   const auto tx_full = static_cast<int>(nf::DropReason::kTxFull);
   const auto punt_full = static_cast<int>(nf::DropReason::kPuntFull);
-  w.counters.tx.add(
-      send_or_count(port.uplink, w.queue, replies, n_replies, w.counters.dropped[tx_full]));
+  w.counters.tx.add(send_or_count(port.uplink, w.queue, out, n_out, w.counters.dropped[tx_full]));
   w.counters.punted.add(
       send_or_count(port.tap, w.queue, punts, n_punts, w.counters.dropped[punt_full]));
   if (n_drops != 0) rte_pktmbuf_free_bulk(drops, n_drops);
+  if (n_handoffs != 0) send_handoffs(w, handoffs, handoff_to, n_handoffs);
+
+  if (l4 != nullptr) {
+    for (int k = 0; k < kForwardKinds; ++k) {
+      if (forward_kinds[k] != 0) w.counters.forwarded[k].add(forward_kinds[k]);
+    }
+    nf::L4Counters& c = l4->counters;
+    if ((c.new_flows | c.stateless_flows | c.backend_gone) != 0) {
+      w.counters.new_flows.add(c.new_flows);
+      w.counters.stateless_flows.add(c.stateless_flows);
+      w.counters.backend_gone.add(c.backend_gone);
+    }
+    c = {};
+    if (l4->n_resolve != 0) {
+      void* idx[nf::L4Context::kMaxResolve];
+      for (unsigned i = 0; i < l4->n_resolve; ++i) {
+        idx[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(l4->resolve[i]) + 1);
+      }
+      if (w.resolve_tx != nullptr) {
+        rte_ring_mp_enqueue_burst(w.resolve_tx, idx, l4->n_resolve, nullptr);
+      }
+      l4->n_resolve = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index,
+                         rte_mbuf** pkts, uint16_t n) {
+  handle_burst(w, snap, port_index, pkts, n, false);
+}
+
+unsigned drain_handoffs(WorkerContext& w, const Snapshot& snap) {
+  if (w.handoff_rx == nullptr) return 0;
+  rte_mbuf* pkts[kBurst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst(w.handoff_rx, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  if (n == 0) return 0;
+  w.counters.handoffs_in.add(n);
+  // Runs of frames from the same uplink go through one burst each.
+  unsigned i = 0;
+  while (i < n) {
+    unsigned p = 0;
+    while (p < w.n_ports && w.ports[p].uplink != pkts[i]->port) ++p;
+    unsigned j = i + 1;
+    while (j < n && pkts[j]->port == pkts[i]->port) ++j;
+    if (p == w.n_ports) {
+      w.counters.dropped[static_cast<int>(nf::DropReason::kNoRoom)].add(j - i);
+      rte_pktmbuf_free_bulk(pkts + i, j - i);
+    } else {
+      handle_burst(w, snap, p, pkts + i, static_cast<uint16_t>(j - i), true);
+    }
+    i = j;
+  }
+  return n;
 }
 
 unsigned poll_once(WorkerContext& w) {
@@ -141,6 +294,13 @@ unsigned poll_once(WorkerContext& w) {
       w.counters.announced.add(sent);
     }
     handled += n;
+  }
+
+  handled += drain_handoffs(w, *snap);
+  if (w.conns != nullptr) {
+    const uint32_t freed = w.conns->expire(rte_rdtsc(), w.expire_budget);
+    if (freed != 0) w.counters.expired.add(freed);
+    w.counters.conns.set(w.conns->size());
   }
   return handled;
 }

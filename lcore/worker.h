@@ -8,7 +8,12 @@
 //      port, punts tx'd on the port's tap, drops counted by reason and freed;
 //   3. for each tap: rx burst (what the kernel sends) -> tx on the uplink;
 //   4. drain the control ring -> tx on the named uplink;
-//   5. report a quiescent state.
+//   5. drain the handoff ring: frames of flows this worker owns that another worker received
+//      (full-NAT replies: the SNAT port says which worker owns the flow; see docs/architecture.md);
+//   6. expire a few connection records (bounded clock-hand sweep);
+//   7. report a quiescent state.
+// L4 forwards (nf::Action::kForward) go out the interface the verdict names; next hops the data
+// plane could not resolve are posted on the resolve ring for the control thread.
 // After a run of empty polls the worker sleeps (bounded, idle_sleep_us), offline for RCU while
 // it does. No allocation, no locks, no syscalls except that sleep, no exceptions, no logging.
 #pragma once
@@ -28,8 +33,10 @@ struct rte_ring;
 namespace lcore {
 
 inline constexpr unsigned kMaxPorts = 8;
+inline constexpr unsigned kMaxWorkers = 64;
 inline constexpr uint16_t kBurst = 32;
 inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
+inline constexpr int kForwardKinds = static_cast<int>(nf::ForwardKind::kCount);
 
 // A counter written by one worker, read by the control thread (relaxed, no locked ops).
 class Counter {
@@ -37,6 +44,7 @@ class Counter {
   void add(uint64_t n) {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  void set(uint64_t n) { v_.store(n, std::memory_order_relaxed); }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -51,6 +59,14 @@ struct alignas(64) WorkerCounters {
   Counter announced;    // frames sent for the control thread (gratuitous ARP / NA)
   std::array<Counter, nf::kDropReasonCount> dropped;
   std::array<Counter, kReplyKinds> replies;
+  std::array<Counter, kForwardKinds> forwarded;  // L4 frames sent on, by kind
+  Counter new_flows;                             // connection records created
+  Counter stateless_flows;                       // balanced without a record (table full)
+  Counter backend_gone;                          // flows whose backend was removed
+  Counter handoffs_out;                          // frames passed to the worker owning their flow
+  Counter handoffs_in;                           // frames received from other workers
+  Counter conns;                                 // gauge: live connection records
+  Counter expired;                               // records freed by the expiry sweep
 };
 
 // Plain summed copy of counters, for reporting.
@@ -58,6 +74,9 @@ struct CounterTotals {
   uint64_t rx = 0, tx = 0, punted = 0, from_kernel = 0, announced = 0;
   std::array<uint64_t, nf::kDropReasonCount> dropped{};
   std::array<uint64_t, kReplyKinds> replies{};
+  std::array<uint64_t, kForwardKinds> forwarded{};
+  uint64_t new_flows = 0, stateless_flows = 0, backend_gone = 0, handoffs_out = 0, handoffs_in = 0,
+           conns = 0, expired = 0;
   uint64_t dropped_total() const;
   void add(const WorkerCounters& c);
 };
@@ -79,8 +98,20 @@ struct WorkerContext {
   uint32_t idle_sleep_us = 0;      // 0 = busy poll
   const std::atomic<bool>* stop = nullptr;
 
+  // L4 path (nullptr conns: L2 only, as in the ARP benchmark and L2 pipeline tests).
+  nf::ConnTable* conns = nullptr;                   // this worker's, allocated by the runner
+  nf::NeighborTable* neighbors = nullptr;           // shared
+  rte_ring* handoff_rx = nullptr;                   // frames other workers pass to this one (MP/SC)
+  std::array<rte_ring*, kMaxWorkers> handoff_tx{};  // every worker's handoff_rx, by index
+  rte_ring* resolve_tx = nullptr;  // next-hop indices for the control thread (MP/SC)
+  uint32_t expire_budget = 8;      // records the expiry sweep looks at per loop
+  nf::L4Context l4;                // worker index, worker count, port MACs/MTUs, SNAT cursor
+
   WorkerCounters counters;
 };
+
+// Fills w.l4's constant part from the context (call after ports, conns and neighbors are set).
+void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz);
 
 // One iteration; returns the number of frames handled. Exposed for pipeline tests and
 // benchmarks, which drive a worker without launching it on an lcore.
@@ -90,6 +121,9 @@ unsigned poll_once(WorkerContext& w);
 // drops. The benchmark calls this on prepared mbufs.
 void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index,
                          struct rte_mbuf** pkts, uint16_t n);
+
+// Frames from the handoff ring (already counted as rx by the worker that received them).
+unsigned drain_handoffs(WorkerContext& w, const Snapshot& snap);
 
 // lcore entry point (rte_eal_remote_launch); arg is a WorkerContext*.
 int worker_main(void* arg);

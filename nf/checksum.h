@@ -55,6 +55,27 @@ inline uint16_t update16(uint16_t check, uint16_t old_word, uint16_t new_word) {
   return static_cast<uint16_t>(~fold(sum));
 }
 
+// The change to a one's complement sum when len bytes (a multiple of 4) at `old_bytes` are
+// replaced by those at `new_bytes`: sum(~old) + sum(new) (RFC 1624 eqn. 3 for many words). Add
+// the deltas of every field that changed, then apply() them to each checksum covering them.
+inline uint64_t delta(const uint8_t* old_bytes, const uint8_t* new_bytes, size_t len) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < len; i += 4) {
+    sum += static_cast<uint32_t>(~wire::load32(old_bytes + i));
+    sum += wire::load32(new_bytes + i);
+  }
+  return sum;
+}
+
+inline uint64_t delta16(uint16_t old_word, uint16_t new_word) {
+  return static_cast<uint16_t>(~old_word) + uint64_t{new_word};
+}
+
+// A checksum field updated by a delta.
+inline uint16_t apply(uint16_t check, uint64_t delta_sum) {
+  return static_cast<uint16_t>(~fold(static_cast<uint16_t>(~check) + delta_sum));
+}
+
 // Adds the IPv6 pseudo-header (source, destination, upper-layer length, next header) of the
 // IPv6 header at ip6.
 inline uint64_t add_ipv6_pseudo_header(uint64_t sum, const uint8_t* ip6, uint32_t upper_len,

@@ -3,7 +3,8 @@
 //
 // The port is promiscuous, so the destination MAC is checked here (IEEE 802.3: accept our
 // unicast address and group addresses). The EtherType picks the protocol step; ARP comes first
-// because ARP requests for VIPs are the traffic this layer is measured on. No VLAN tags yet.
+// because ARP requests for VIPs were the first traffic this layer was measured on; IPv4 now
+// comes first because balanced flows are the bulk of the traffic. No VLAN tags yet.
 #include "nf/frame_handler.h"
 
 #include "nf/frame_steps.h"
@@ -13,8 +14,8 @@ namespace nf {
 
 namespace {
 
-detail::Outcome dispatch(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
-                         const AddressTable& addresses) {
+detail::Outcome dispatch(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
+                         const PortContext& port, const AddressTable& addresses, L4Context* l4) {
   using namespace wire;
   if (*len < eth::kHeaderLen) [[unlikely]] {
     return detail::drop(DropReason::kTruncatedEthernet);
@@ -23,9 +24,15 @@ detail::Outcome dispatch(uint8_t* frame, uint16_t* len, uint16_t room, const Por
     return detail::drop(DropReason::kOtherHost);
   }
   const uint16_t type = load16(frame + eth::kType);
-  if (type == eth::kTypeArp) return detail::handle_arp(frame, *len, port, addresses);
-  if (type == eth::kTypeIpv4) return detail::handle_ipv4(frame, len, port, addresses);
-  if (type == eth::kTypeIpv6) return detail::handle_ipv6(frame, len, room, port, addresses);
+  if (type == eth::kTypeIpv4) return detail::handle_ipv4(frame, len, headroom, port, addresses, l4);
+  if (type == eth::kTypeArp) {
+    if (l4 != nullptr) detail::learn_from_arp(frame, *len, *l4);
+    return detail::handle_arp(frame, *len, port, addresses);
+  }
+  if (type == eth::kTypeIpv6) {
+    if (l4 != nullptr) detail::learn_from_ndp(frame, *len, *l4);
+    return detail::handle_ipv6(frame, len, room, headroom, port, addresses, l4);
+  }
   return detail::drop(DropReason::kUnsupportedEthertype);
 }
 
@@ -33,7 +40,12 @@ detail::Outcome dispatch(uint8_t* frame, uint16_t* len, uint16_t room, const Por
 
 Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
                      const AddressTable& addresses) {
-  return dispatch(frame, len, room, port, addresses).verdict();
+  return dispatch(frame, len, room, 0, port, addresses, nullptr).verdict();
+}
+
+Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
+                     const PortContext& port, const AddressTable& addresses, L4Context* l4) {
+  return dispatch(frame, len, room, headroom, port, addresses, l4).verdict();
 }
 
 }  // namespace nf

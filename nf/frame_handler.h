@@ -11,7 +11,11 @@
 //    the port's MAC. Other ARP -> punt (the kernel learns neighbours and answers for the node).
 //  * IPv6 NS for such an address -> solicited NA (S=1, O=1, R=0, target link-layer option).
 //  * ICMP/ICMPv6 echo request to a VIP/SNAT address -> echo reply.
-//  * Anything else to a VIP -> drop kVipNoService (L4/L7 come with later issues).
+//  * TCP/UDP to a VIP service port -> balanced (l4.cc): forwarded to a backend in the Service's
+//    mode, or a TCP reset when no endpoint takes new flows; TCP/UDP to a SNAT address -> the
+//    reply of a full-NAT flow, translated back to its client; ICMP errors about a balanced
+//    flow -> to that flow's backend or client. Needs an L4Context; without one (tests of the L2
+//    layer) such packets are dropped kVipNoService.
 //  * To a node address, IPv4 broadcast/multicast, IPv6 link-local/multicast -> punt.
 //  * Unicast frames for another MAC, unknown ethertypes, malformed headers -> counted drops.
 #pragma once
@@ -21,7 +25,10 @@
 #include <rte_ether.h>
 
 #include "nf/address_table.h"
+#include "nf/conn_table.h"
 #include "nf/drop_reason.h"
+#include "nf/lb_tables.h"
+#include "nf/neighbor_table.h"
 
 namespace nf {
 
@@ -31,23 +38,94 @@ struct PortContext {
 };
 
 enum class Action : uint8_t {
-  kDrop,   // count verdict.drop and free
-  kReply,  // the frame was rewritten in place; transmit it out the port it came in on
-  kPunt,   // hand the frame unchanged to the kernel tap of this port
+  kDrop,     // count verdict.drop and free
+  kReply,    // the frame was rewritten in place; transmit it out the port it came in on
+  kPunt,     // hand the frame unchanged to the kernel tap of this port
+  kForward,  // the frame was rewritten; transmit it out interface verdict.port (see forward)
+  kHandoff,  // another worker owns this flow: pass the frame unchanged to worker verdict.port
 };
 
-enum class ReplyKind : uint8_t { kArpReply, kNeighborAdvert, kEchoReply, kEchoReplyV6, kCount };
+enum class ReplyKind : uint8_t {
+  kArpReply,
+  kNeighborAdvert,
+  kEchoReply,
+  kEchoReplyV6,
+  kTcpReset,  // no endpoint for a TCP service port, or the flow's backend was removed
+  kCount
+};
+
+enum class ForwardKind : uint8_t {
+  kToBackend,       // NAT or DSR rewrite in place
+  kToBackendIpip4,  // IPIP: 20 bytes were prepended (the frame starts 20 bytes earlier)
+  kToBackendIpip6,  // IP6IP6: 40 bytes were prepended
+  kToClient,        // full-NAT reply translated back
+  kIcmpToBackend,   // an ICMP error about a flow, sent on to its backend
+  kIcmpToClient,    // an ICMP error from the backend side, sent on to the client
+  kCount
+};
+
+// Bytes a forward of this kind prepended in front of the frame it was given.
+inline constexpr uint16_t forward_prepended(ForwardKind k) {
+  return k == ForwardKind::kToBackendIpip4 ? 20 : k == ForwardKind::kToBackendIpip6 ? 40 : 0;
+}
 
 struct Verdict {
   Action action = Action::kDrop;
-  DropReason drop = DropReason::kNotForUs;  // meaningful when action == kDrop
-  ReplyKind reply = ReplyKind::kArpReply;   // meaningful when action == kReply
+  DropReason drop = DropReason::kNotForUs;        // meaningful when action == kDrop
+  ReplyKind reply = ReplyKind::kArpReply;         // meaningful when action == kReply
+  ForwardKind forward = ForwardKind::kToBackend;  // meaningful when action == kForward
+  uint8_t port = 0;  // kForward: interface index to send on; kHandoff: worker index
+};
+
+// What one worker's L4 path counts besides drops, per burst (the worker folds these into its
+// per-lcore counters).
+struct L4Counters {
+  uint32_t new_flows = 0;        // connection records created
+  uint32_t stateless_flows = 0;  // balanced without a record (table full, DSR/IPIP only)
+  uint32_t backend_gone = 0;     // flows whose backend was removed (reset or re-balanced)
+  uint32_t handoffs = 0;         // frames passed to the worker that owns their flow
+};
+
+// Per-worker state the L4 path needs. The worker fills the pointers once, and `now`,
+// `generation` and `tables` once per burst.
+struct L4Context {
+  const lb::Tables* tables = nullptr;  // the current Snapshot's
+  uint32_t generation = 0;             // low 32 bits of that Snapshot's generation
+  ConnTable* conns = nullptr;          // this worker's
+  NeighborTable* neighbors = nullptr;  // shared
+  uint64_t now = 0;                    // TSC at the start of the burst
+  uint64_t request_interval = 0;       // ticks between resolution requests for one next hop
+  uint16_t worker = 0;                 // this worker's index and the number of workers: the
+  uint16_t workers = 1;                // SNAT port p belongs to worker p % workers
+  uint16_t snat_next = 0;              // next SNAT port candidate of this worker
+  uint8_t handoff_hops = 0;            // per packet: workers that already looked at it
+  // Per interface (NodeConfig order): the port's MAC (source of forwarded frames) and its MTU.
+  rte_ether_addr port_mac[lb::Tables::kMaxInterfaces] = {};
+  uint16_t mtu[lb::Tables::kMaxInterfaces] = {};
+  // Next hops a worker found unresolved in this burst, for the control thread to resolve.
+  static constexpr unsigned kMaxResolve = 32;
+  uint16_t resolve[kMaxResolve] = {};
+  unsigned n_resolve = 0;
+  L4Counters counters;
 };
 
 // frame: start of the Ethernet header; *len: frame length (updated when the reply is longer or
 // shorter than the request); room: bytes writable from frame (len + tailroom).
 Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
                      const AddressTable& addresses);
+// With the L4 path. headroom: bytes writable before frame (IPIP prepends its outer header
+// there). ARP and NDP from known next hops also refresh l4->neighbors.
+Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
+                     const PortContext& port, const AddressTable& addresses, L4Context* l4);
+
+// Resolution requests the control thread sends for a next hop (RFC 826 request; RFC 4861 NS to
+// the solicited-node multicast address, or unicast to `target` for a reachability probe).
+// Return the frame length, 0 if room is too small.
+uint16_t build_arp_request(uint8_t* buf, uint16_t room, const rte_ether_addr& mac,
+                           uint32_t sender_be, uint32_t target_be);
+uint16_t build_neighbor_solicitation(uint8_t* buf, uint16_t room, const rte_ether_addr& mac,
+                                     const uint8_t src[16], const uint8_t target[16],
+                                     const uint8_t* dst_mac /* nullptr: multicast */);
 
 // Announcements the control thread sends when an address appears (RFC 5227 / RFC 4861 7.2.6).
 // Each writes a complete frame into buf and returns its length, or 0 if room is too small.

@@ -16,11 +16,12 @@
 
 namespace nf::detail {
 
-// A step's decision packed in one integer: action, drop reason and reply kind in the low three
-// bytes, in the order of Verdict's fields. Steps return this rather than Verdict because GCC
-// assembles a returned 3-byte struct from separate byte stores read back as one word, which
-// defeats store-to-load forwarding (in a micro-benchmark that stall cost more than the rest of
-// the ARP reply path); an integer stays in a register. handle_frame() converts once.
+// A step's decision packed in one integer: action, drop reason and reply (or forward) kind in
+// the low three bytes, in the order of Verdict's fields, and the port in the high byte. Steps
+// return this rather than Verdict because GCC assembles a returned 3-byte struct from separate byte
+// stores read back as one word, which defeats store-to-load forwarding (in a micro-benchmark that
+// stall cost more than the rest of the ARP reply path); an integer stays in a register.
+// handle_frame() converts once.
 class Outcome {
  public:
   static constexpr Outcome drop(DropReason reason) {
@@ -32,6 +33,13 @@ class Outcome {
   static constexpr Outcome reply(ReplyKind kind) {
     return Outcome(pack(Action::kReply, DropReason::kNotForUs, kind));
   }
+  static constexpr Outcome forward(ForwardKind kind, uint8_t port) {
+    return Outcome(static_cast<uint32_t>(Action::kForward) | static_cast<uint32_t>(kind) << 16 |
+                   static_cast<uint32_t>(port) << 24);
+  }
+  static constexpr Outcome handoff(uint8_t worker) {
+    return Outcome(static_cast<uint32_t>(Action::kHandoff) | static_cast<uint32_t>(worker) << 24);
+  }
 
   Verdict verdict() const {
     uint32_t bits = bits_;
@@ -42,6 +50,8 @@ class Outcome {
     v.action = static_cast<Action>(bits & 0xff);
     v.drop = static_cast<DropReason>((bits >> 8) & 0xff);
     v.reply = static_cast<ReplyKind>((bits >> 16) & 0xff);
+    v.forward = static_cast<ForwardKind>((bits >> 16) & 0xff);
+    v.port = static_cast<uint8_t>(bits >> 24);
     return v;
   }
 
@@ -57,6 +67,8 @@ class Outcome {
 constexpr Outcome drop(DropReason reason) { return Outcome::drop(reason); }
 constexpr Outcome punt() { return Outcome::punt(); }
 constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
+constexpr Outcome forward(ForwardKind kind, uint8_t port) { return Outcome::forward(kind, port); }
+constexpr Outcome handoff(uint8_t worker) { return Outcome::handoff(worker); }
 
 // Echo request -> echo reply in place, for ICMP (RFC 792) and ICMPv6 (RFC 4443) alike: the
 // type changes, the code stays 0 and the checksum follows incrementally (RFC 1624); the frame
@@ -86,10 +98,21 @@ inline bool is_announced_on(const AddressInfo* info, uint8_t port_index) {
 
 Outcome handle_arp(uint8_t* frame, uint16_t len, const PortContext& port,
                    const AddressTable& addresses);
-Outcome handle_ipv4(uint8_t* frame, uint16_t* len, const PortContext& port,
-                    const AddressTable& addresses);
-Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
-                    const AddressTable& addresses);
+Outcome handle_ipv4(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
+                    const AddressTable& addresses, L4Context* l4);
+Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
+                    const PortContext& port, const AddressTable& addresses, L4Context* l4);
+
+// The L4 path (l4.cc), for a datagram to a VIP or SNAT address (`info`) that passed the IP
+// checks and is not a fragment. ip_hlen: IPv4 header length (options included) or 40; l4_len:
+// bytes after the IP header. proto: TCP, UDP, ICMP or ICMPv6 (errors only reach here).
+Outcome l4_ipv4(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
+                uint32_t ip_hlen, uint32_t l4_len, const AddressInfo& info, L4Context& l4);
+Outcome l4_ipv6(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
+                uint32_t l4_len, const AddressInfo& info, L4Context& l4);
+// Neighbor learning from ARP (sender) and NDP (NA target / NS source), for known next hops.
+void learn_from_arp(const uint8_t* frame, uint16_t len, L4Context& l4);
+void learn_from_ndp(const uint8_t* frame, uint16_t len, L4Context& l4);
 
 // NDP, called by handle_ipv6 for ICMPv6 types 135 and 136. icmp_len is the IPv6 payload length
 // (no extension headers) and at least 4. to_group: the IPv6 destination is multicast or

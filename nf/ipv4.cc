@@ -72,8 +72,8 @@ Outcome answer_echo(uint8_t* frame, uint16_t* len, const PortContext& port, uint
 
 }  // namespace
 
-Outcome handle_ipv4(uint8_t* frame, uint16_t* len, const PortContext& port,
-                    const AddressTable& addresses) {
+Outcome handle_ipv4(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
+                    const AddressTable& addresses, L4Context* l4) {
   const uint32_t avail = *len - eth::kHeaderLen;
   if (avail < ipv4::kMinHeaderLen) return drop(DropReason::kIpv4Malformed);
   const uint8_t* const ip = frame + eth::kHeaderLen;
@@ -102,8 +102,18 @@ Outcome handle_ipv4(uint8_t* frame, uint16_t* len, const PortContext& port,
   if ((load16(ip + ipv4::kFragment) & ipv4::kFragmentMask) != 0) {
     return drop(DropReason::kIpv4Fragment);
   }
-  if (ip[ipv4::kProtocol] != ipv4::kProtoIcmp) return drop(DropReason::kVipNoService);
-  return answer_echo(frame, len, port, ihl, total);
+  const uint8_t proto = ip[ipv4::kProtocol];
+  if (proto == ipv4::kProtoIcmp) {
+    const uint8_t type = total - ihl >= 1 ? ip[ihl + icmp::kType] : 0;
+    if (l4 != nullptr && (type == icmp::kDestUnreachable || type == icmp::kTimeExceeded)) {
+      return l4_ipv4(frame, len, headroom, port, ihl, total - ihl, *info, *l4);
+    }
+    return answer_echo(frame, len, port, ihl, total);
+  }
+  if (l4 == nullptr || (proto != ipproto::kProtoTcp && proto != ipproto::kProtoUdp)) {
+    return drop(DropReason::kVipNoService);
+  }
+  return l4_ipv4(frame, len, headroom, port, ihl, total - ihl, *info, *l4);
 }
 
 }  // namespace nf::detail

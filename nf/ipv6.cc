@@ -48,8 +48,8 @@ Outcome answer_echo_v6(uint8_t* frame, uint16_t* len, const PortContext& port, u
 
 }  // namespace
 
-Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, const PortContext& port,
-                    const AddressTable& addresses) {
+Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
+                    const PortContext& port, const AddressTable& addresses, L4Context* l4) {
   if (*len < eth::kHeaderLen + ipv6::kHeaderLen) return drop(DropReason::kIpv6Malformed);
   const uint8_t* const ip = frame + eth::kHeaderLen;
   const uint32_t payload_len = load_be16(ip + ipv6::kPayloadLength);
@@ -59,15 +59,28 @@ Outcome handle_ipv6(uint8_t* frame, uint16_t* len, uint16_t room, const PortCont
 
   const uint8_t* const dst = ip + ipv6::kDst;
   const bool to_group = ipv6::is_multicast(dst) || ipv6::is_link_local(dst);
+  const uint8_t next = ip[ipv6::kNextHeader];
   if (!to_group) {
     const AddressInfo* const info = addresses.find_v6(dst);
     if (info == nullptr) return drop(DropReason::kNotForUs);
     if ((info->flags & kAddrNode) != 0) return punt();
     if (!is_ours(info)) return drop(DropReason::kNotForUs);
+    if (l4 != nullptr) {
+      if (next == ipproto::kProtoTcp || next == ipproto::kProtoUdp) {
+        return l4_ipv6(frame, len, headroom, port, payload_len, *info, *l4);
+      }
+      if (next == ipv6::kProtoIcmpv6 && payload_len >= icmp6::kHeaderLen) {
+        const uint8_t type = ip[ipv6::kHeaderLen + icmp6::kType];
+        if (type == icmp6::kDestUnreachable || type == icmp6::kPacketTooBig ||
+            type == icmp6::kTimeExceeded) {
+          return l4_ipv6(frame, len, headroom, port, payload_len, *info, *l4);
+        }
+      }
+    }
   }
   // Past this point the destination is a group/link-local address or a VIP/SNAT address.
   const Outcome not_handled = to_group ? punt() : drop(DropReason::kVipNoService);
-  if (ip[ipv6::kNextHeader] != ipv6::kProtoIcmpv6) return not_handled;
+  if (next != ipv6::kProtoIcmpv6) return not_handled;
   if (payload_len < icmp6::kHeaderLen) return drop(DropReason::kIcmpv6Malformed);
 
   switch (ip[ipv6::kHeaderLen + icmp6::kType]) {

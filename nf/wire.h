@@ -132,6 +132,9 @@ inline constexpr size_t kChecksum = 2;
 inline constexpr size_t kHeaderLen = sizeof(rte_icmp_hdr);  // echo: type, code, sum, id, seq
 inline constexpr uint8_t kEchoReply = RTE_IP_ICMP_ECHO_REPLY;
 inline constexpr uint8_t kEchoRequest = RTE_IP_ICMP_ECHO_REQUEST;
+inline constexpr uint8_t kDestUnreachable = 3;
+inline constexpr uint8_t kTimeExceeded = 11;
+inline constexpr size_t kErrorHeaderLen = 8;  // type, code, checksum, unused / next-hop MTU
 static_assert(kHeaderLen == 8);
 static_assert(offsetof(rte_icmp_hdr, icmp_cksum) == kChecksum);
 }  // namespace icmp
@@ -179,6 +182,10 @@ inline constexpr size_t kCode = 1;
 inline constexpr size_t kChecksum = 2;
 inline constexpr size_t kHeaderLen = 4;
 inline constexpr size_t kEchoHeaderLen = 8;  // type, code, checksum, identifier, sequence
+inline constexpr uint8_t kDestUnreachable = 1;
+inline constexpr uint8_t kPacketTooBig = 2;
+inline constexpr uint8_t kTimeExceeded = 3;
+inline constexpr size_t kErrorHeaderLen = 8;
 inline constexpr uint8_t kEchoRequest = 128;
 inline constexpr uint8_t kEchoReply = 129;
 inline constexpr uint8_t kRouterSolicitation = 133;
@@ -202,5 +209,37 @@ inline constexpr size_t kAdvertLen = kOptions + kLinkAddrOptLen;
 inline constexpr size_t kAdvertFrameLen = eth::kHeaderLen + ipv6::kHeaderLen + kAdvertLen;
 static_assert(kAdvertFrameLen == 86);
 }  // namespace nd
+
+// ---- TCP (RFC 9293) and UDP (RFC 768) ------------------------------------------------------
+
+namespace ipproto {
+inline constexpr size_t kSrcPort = 0;  // both protocols start with the two ports
+inline constexpr size_t kDstPort = 2;
+inline constexpr uint8_t kProtoTcp = 6;
+inline constexpr uint8_t kProtoUdp = 17;
+inline constexpr uint8_t kProtoIpip = 4;   // IPv4 in IPv4 (RFC 2003)
+inline constexpr uint8_t kProtoIpv6 = 41;  // IPv6 in IPv6 (RFC 2473)
+}  // namespace ipproto
+
+namespace tcp {
+inline constexpr size_t kSeq = 4;
+inline constexpr size_t kAck = 8;
+inline constexpr size_t kDataOffset = 12;  // high nibble: header length in 32-bit words
+inline constexpr size_t kFlags = 13;
+inline constexpr size_t kWindow = 14;
+inline constexpr size_t kChecksum = 16;
+inline constexpr size_t kUrgent = 18;
+inline constexpr size_t kMinHeaderLen = 20;
+inline constexpr uint8_t kFin = 0x01;
+inline constexpr uint8_t kSyn = 0x02;
+inline constexpr uint8_t kRst = 0x04;
+inline constexpr uint8_t kAckFlag = 0x10;
+}  // namespace tcp
+
+namespace udp {
+inline constexpr size_t kLength = 4;
+inline constexpr size_t kChecksum = 6;
+inline constexpr size_t kHeaderLen = 8;
+}  // namespace udp
 
 }  // namespace nf::wire

@@ -464,3 +464,67 @@ garp_seen() {
   echo "no gratuitous ARP for $ip from $mac within ${timeout}s (seen: $(tr '\n' ' ' <<<"$seen"))"
   return 1
 }
+
+# --- L4 backends and clients (tests/system/backend.py) ---------------------------------------
+
+# start_backends ARGS...: backend.py in be1, be2 and be3 (`--name beN ARGS...`, log in
+# $T_TMP/beN.log) until the test ends (cleanup stops them; they stop themselves after
+# BACKEND_MAX_SECONDS, default 600); waits at most 5 s for each to listen.
+start_backends() {
+  local be
+  for be in be1 be2 be3; do
+    rm -f "$T_TMP/$be.ready"
+    ip netns exec "$P-$be" "$PYTHON" "$SYS_DIR/backend.py" --name "$be" \
+      --ready-file "$T_TMP/$be.ready" --max-seconds "${BACKEND_MAX_SECONDS:-600}" "$@" \
+      </dev/null >"$T_TMP/$be.log" 2>&1 &
+    BG_PIDS+=($!)
+  done
+  for be in be1 be2 be3; do
+    wait_until 5 test -f "$T_TMP/$be.ready" || {
+      tail -n 5 "$T_TMP/$be.log"
+      echo "backend.py in $be is not listening after 5 s"
+      return 1
+    }
+  done
+}
+
+# http_many COUNT URL [CURL_ARGS...]: COUNT GETs from the client, one curl (so one new TCP
+# connection) each, 1 s to connect and 3 s in all. Prints per request the first line of the
+# body, or "ERR curl exit N: message". Gives up after 3 failures in a row or 60 s. Exit 0 only
+# when all COUNT were answered (HTTP status < 400).
+http_many() {
+  local count=$1 url=$2
+  shift 2
+  # shellcheck disable=SC2016 # the script's own variables, expanded inside the namespace
+  in_ns client bash -c '
+    count=$1 url=$2
+    shift 2
+    ok=0 miss=0 deadline=$((SECONDS + 60))
+    for ((i = 0; i < count; i++)); do
+      if body=$(curl -sS --fail --connect-timeout 1 --max-time 3 "$@" "$url" 2>&1); then
+        IFS= read -r line <<<"$body"
+        printf "%s\n" "$line"
+        ok=$((ok + 1))
+        miss=0
+      else
+        rc=$?
+        IFS= read -r line <<<"$body"
+        printf "ERR curl exit %d: %s\n" "$rc" "$line"
+        miss=$((miss + 1))
+        ((miss < 3)) || break
+      fi
+      ((SECONDS < deadline)) || break
+    done
+    if ((ok == count)); then exit 0; fi
+    echo "$ok of $count requests to $url answered"
+    exit 1
+  ' http_many "$count" "$url" "$@"
+}
+
+# udp_many HOST PORT COUNT: COUNT datagrams from the client, each from a new socket (new source
+# port) connected to HOST:PORT, so only a reply from HOST:PORT counts; 1 s each. Prints each
+# reply ("<backend> hello <i>") or TIMEOUT/ERROR; gives up after 3 misses in a row. Exit 0 only
+# when every one was answered.
+udp_many() {
+  in_ns client "$PYTHON" "$SYS_DIR/backend.py" --udp-query "$1" "$2" --count "$3" --timeout 1
+}

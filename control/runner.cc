@@ -425,9 +425,28 @@ void Runner::init_l4() {
   neighbor_table_ = std::make_unique<nf::NeighborTable>(node_.neighbors.capacity);
   neighbors_ = std::make_unique<NeighborManager>(*neighbor_table_, tsc_hz_);
   neighbors_->configure(node_, macs_);
+
+  // Return traffic of full-NAT flows: steered by the NIC where it can, else handed over.
+  std::vector<lcore::SnatAddress> snat;
+  for (const auto& ip : lb.snat_addresses) {
+    lcore::SnatAddress a{};
+    std::memcpy(a.addr, ip.bytes().data(), 16);
+    a.v6 = ip.is_v6();
+    snat.push_back(a);
+  }
+  for (size_t p = 0; p < uplinks_.size(); ++p) {
+    std::string why;
+    const bool flow = workers > 1 && !snat.empty() &&
+                      lcore::steer_snat_ports(uplinks_[p], snat.data(), snat.size(),
+                                              static_cast<uint16_t>(workers), &why);
+    if (workers > 1 && !snat.empty()) {
+      spdlog::info("event=snat_steering interface={} mode={}{}", node_.interfaces[p].name,
+                   flow ? "flow" : "ring", flow ? "" : " reason=\"" + why + "\"");
+    }
+  }
   spdlog::info(
       "event=l4_ready workers={} connections_per_lcore={} maglev_table_size={} "
-      "neighbor_capacity={} snat_steering=ring",
+      "neighbor_capacity={}",
       workers, lb.connections_per_lcore, lb.maglev_table_size, node_.neighbors.capacity);
 }
 

@@ -7,6 +7,9 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
+
+#include <vector>
 
 namespace lcore {
 
@@ -132,6 +135,76 @@ std::string mac_str(const rte_ether_addr& mac) {
   rte_ether_format_addr(buf, sizeof(buf), &mac);
   for (char* c = buf; *c; ++c) *c = static_cast<char>(tolower(*c));
   return buf;
+}
+
+bool steer_snat_ports(uint16_t port, const SnatAddress* addrs, size_t n, uint16_t queues,
+                      std::string* why) {
+  if (queues < 2) {
+    *why = "one worker";
+    return false;
+  }
+  if ((queues & (queues - 1)) != 0) {
+    *why = "worker count is not a power of two";
+    return false;
+  }
+  std::vector<rte_flow*> made;
+  auto undo = [&](const std::string& reason) {
+    for (rte_flow* f : made) {
+      rte_flow_error e;
+      rte_flow_destroy(port, f, &e);
+    }
+    *why = reason;
+    return false;
+  };
+  for (size_t a = 0; a < n; ++a) {
+    for (const uint8_t proto : {uint8_t{6}, uint8_t{17}}) {
+      for (uint16_t q = 0; q < queues; ++q) {
+        rte_flow_attr attr{};
+        attr.ingress = 1;
+        rte_flow_item_ipv4 ip4{}, ip4_mask{};
+        rte_flow_item_ipv6 ip6{}, ip6_mask{};
+        rte_flow_item_tcp tcp{}, tcp_mask{};
+        rte_flow_item_udp udp{}, udp_mask{};
+        rte_flow_item items[4] = {};
+        items[0].type = RTE_FLOW_ITEM_TYPE_ETH;
+        if (addrs[a].v6) {
+          std::memcpy(ip6.hdr.dst_addr, addrs[a].addr, 16);
+          std::memset(ip6_mask.hdr.dst_addr, 0xff, 16);
+          items[1] = {RTE_FLOW_ITEM_TYPE_IPV6, &ip6, nullptr, &ip6_mask};
+        } else {
+          std::memcpy(&ip4.hdr.dst_addr, addrs[a].addr, 4);
+          ip4_mask.hdr.dst_addr = 0xffffffffu;
+          items[1] = {RTE_FLOW_ITEM_TYPE_IPV4, &ip4, nullptr, &ip4_mask};
+        }
+        const rte_be16_t spec = rte_cpu_to_be_16(q);
+        const rte_be16_t mask = rte_cpu_to_be_16(static_cast<uint16_t>(queues - 1));
+        if (proto == 6) {
+          tcp.hdr.dst_port = spec;
+          tcp_mask.hdr.dst_port = mask;
+          items[2] = {RTE_FLOW_ITEM_TYPE_TCP, &tcp, nullptr, &tcp_mask};
+        } else {
+          udp.hdr.dst_port = spec;
+          udp_mask.hdr.dst_port = mask;
+          items[2] = {RTE_FLOW_ITEM_TYPE_UDP, &udp, nullptr, &udp_mask};
+        }
+        items[3].type = RTE_FLOW_ITEM_TYPE_END;
+        rte_flow_action_queue queue{q};
+        rte_flow_action actions[2] = {};
+        actions[0] = {RTE_FLOW_ACTION_TYPE_QUEUE, &queue};
+        actions[1].type = RTE_FLOW_ACTION_TYPE_END;
+        rte_flow_error err{};
+        if (rte_flow_validate(port, &attr, items, actions, &err) != 0) {
+          return undo(std::string("rte_flow: ") + (err.message ? err.message : "not supported"));
+        }
+        rte_flow* f = rte_flow_create(port, &attr, items, actions, &err);
+        if (f == nullptr) {
+          return undo(std::string("rte_flow: ") + (err.message ? err.message : "create failed"));
+        }
+        made.push_back(f);
+      }
+    }
+  }
+  return true;
 }
 
 }  // namespace lcore

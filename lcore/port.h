@@ -5,6 +5,7 @@
 // print one clear line instead of a DPDK return code.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -35,6 +36,18 @@ std::string port_name(uint16_t port);
 
 // Stops and closes the port; never throws (shutdown path).
 void close_port(uint16_t port);
+
+// Full-NAT return traffic steering (rte_flow): TCP and UDP to each SNAT address whose
+// destination port p has p % queues == q go to rx queue q, the queue of the worker that owns
+// that port. Needs a power-of-two queue count and a device that can match on masked L4 ports.
+// Returns true if every rule was installed; otherwise installs nothing, sets *why, and workers
+// hand such packets to the owning worker through a ring instead.
+struct SnatAddress {
+  uint8_t addr[16];  // network order; IPv4 in the first 4 bytes
+  bool v6;
+};
+bool steer_snat_ports(uint16_t port, const SnatAddress* addrs, size_t n, uint16_t queues,
+                      std::string* why);
 
 // Formats a MAC as "aa:bb:cc:dd:ee:ff".
 std::string mac_str(const rte_ether_addr& mac);

@@ -124,12 +124,24 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
   uint32_t forward_kinds[kForwardKinds] = {};
 
   nf::L4Context* l4 = nullptr;
+  uint32_t hashes[kBurst];
+  bool hashed[kBurst];
   if (w.conns != nullptr) {
     l4 = &w.l4;
     l4->tables = &snap.lb;
     l4->generation = static_cast<uint32_t>(snap.generation);
     l4->now = rte_rdtsc();
     l4->handoff_hops = 0;
+    // Prefetch the connection table for the whole burst: bucket heads first, then the records
+    // they point to, so that the per-packet lookups below mostly hit the cache.
+    for (uint16_t i = 0; i < n; ++i) {
+      hashed[i] =
+          nf::flow_hash(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len, &hashes[i]);
+      if (hashed[i]) w.conns->prefetch_bucket(hashes[i]);
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      if (hashed[i]) w.conns->prefetch_record(hashes[i]);
+    }
   }
 
   for (uint16_t i = 0; i < n; ++i) {
@@ -146,9 +158,13 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
     const uint16_t room = static_cast<uint16_t>(len + rte_pktmbuf_tailroom(m));
     const uint16_t headroom = rte_pktmbuf_headroom(m);
     uint8_t hops = 0;
-    if (from_handoff && l4 != nullptr) {
-      hops = static_cast<uint8_t>(m->hash.usr);
-      l4->handoff_hops = hops;
+    if (l4 != nullptr) {
+      l4->pkt_hash_valid = hashed[i];
+      l4->pkt_hash = hashes[i];
+      if (from_handoff) {
+        hops = static_cast<uint8_t>(m->hash.usr);
+        l4->handoff_hops = hops;
+      }
     }
     const nf::Verdict v = nf::handle_frame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, headroom,
                                            port.ctx, snap.addresses, l4);

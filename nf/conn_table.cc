@@ -22,6 +22,8 @@
 
 #include <rte_hash_crc.h>
 
+#include <sys/mman.h>
+
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -35,7 +37,6 @@ constexpr uint32_t kReclaimBudget = 64;
 // Largest capacity: links hold (index << 1 | 1) + 1 in 32 bits and the bucket count
 // (2 * capacity rounded up to a power of two) must fit in 32 bits.
 constexpr uint32_t kMaxCapacity = 1u << 30;
-constexpr uint32_t kCrcSeed = 0xffffffffu;
 constexpr size_t kAlign = 64;
 
 constexpr uint32_t make_link(uint32_t index, ConnDir dir) {
@@ -44,10 +45,16 @@ constexpr uint32_t make_link(uint32_t index, ConnDir dir) {
 constexpr uint32_t link_index(uint32_t link) { return (link - 1) >> 1; }
 constexpr ConnDir link_dir(uint32_t link) { return static_cast<ConnDir>((link - 1) & 1); }
 
+// Large arrays are 2 MiB aligned and marked for transparent huge pages: a lookup in a table of
+// a million records otherwise costs a page walk (a TLB miss) on top of its cache miss.
+constexpr size_t kHugePage = size_t{2} << 20;
+
 void* aligned_array(size_t bytes) {
-  bytes = (bytes + kAlign - 1) / kAlign * kAlign;
-  void* p = std::aligned_alloc(kAlign, bytes);
+  const size_t align = bytes >= kHugePage ? kHugePage : kAlign;
+  bytes = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, bytes);
   if (p == nullptr) throw std::bad_alloc();
+  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);  // advisory: failure is harmless
   return p;
 }
 
@@ -56,10 +63,6 @@ const FlowTuple& tuple_of(const Conn& c, ConnDir dir) {
 }
 
 }  // namespace
-
-bool operator==(const FlowTuple& a, const FlowTuple& b) {
-  return std::memcmp(&a, &b, sizeof(FlowTuple)) == 0;
-}
 
 ConnTable::ConnTable(uint32_t capacity, const Timeouts& timeouts) {
   if (capacity == 0) capacity = 1;
@@ -93,14 +96,6 @@ ConnTable::ConnTable(uint32_t capacity, const Timeouts& timeouts) {
 ConnTable::~ConnTable() {
   std::free(conns_);  // Conn is trivially destructible
   std::free(buckets_);
-}
-
-uint32_t ConnTable::hash(const FlowTuple& t) {
-  uint64_t words[sizeof(FlowTuple) / 8];
-  std::memcpy(words, &t, sizeof words);
-  uint32_t h = kCrcSeed;
-  for (const uint64_t w : words) h = rte_hash_crc_8byte(w, h);
-  return h;
 }
 
 // The record whose live-or-not tuple equals t, and which of its tuples matched; no expiry check.

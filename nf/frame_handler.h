@@ -99,6 +99,8 @@ struct L4Context {
   uint16_t workers = 1;                // SNAT port p belongs to worker p % workers
   uint16_t snat_next = 0;              // next SNAT port candidate of this worker
   uint8_t handoff_hops = 0;            // per packet: workers that already looked at it
+  bool pkt_hash_valid = false;         // per packet: pkt_hash is flow_hash() of this frame
+  uint32_t pkt_hash = 0;
   // Per interface (NodeConfig order): the port's MAC (source of forwarded frames) and its MTU.
   rte_ether_addr port_mac[lb::Tables::kMaxInterfaces] = {};
   uint16_t mtu[lb::Tables::kMaxInterfaces] = {};
@@ -117,6 +119,10 @@ Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortCon
 // there). ARP and NDP from known next hops also refresh l4->neighbors.
 Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
                      const PortContext& port, const AddressTable& addresses, L4Context* l4);
+
+// The ConnTable hash of a TCP/UDP frame's own tuple (what a lookup of that packet will hash),
+// for prefetching; false for anything else.
+bool flow_hash(const uint8_t* frame, uint16_t len, uint32_t* hash);
 
 // Resolution requests the control thread sends for a next hop (RFC 826 request; RFC 4861 NS to
 // the solicited-node multicast address, or unicast to `target` for a reachability probe).

@@ -333,7 +333,7 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
 
   const bool is_tcp = d.proto == ipproto::kProtoTcp;
   const uint8_t flags = is_tcp ? d.l4[tcp::kFlags] : 0;
-  const uint32_t h = ConnTable::hash(t);
+  const uint32_t h = l4.pkt_hash_valid ? l4.pkt_hash : ConnTable::hash(t);
   ConnDir dir;
   Conn* c = l4.conns->find(t, h, l4.now, &dir);
   if (c != nullptr) {
@@ -416,7 +416,8 @@ Outcome from_backend(uint8_t* frame, const Datagram& d, L4Context& l4) {
   FlowTuple t;
   set_tuple<F>(t, d.ip + F::kSrc, d.ip + F::kDst, sport, dport, d.proto);
   ConnDir dir;
-  Conn* c = l4.conns->find(t, ConnTable::hash(t), l4.now, &dir);
+  const uint32_t h = l4.pkt_hash_valid ? l4.pkt_hash : ConnTable::hash(t);
+  Conn* c = l4.conns->find(t, h, l4.now, &dir);
   if (c == nullptr || dir != ConnDir::kReply) return drop(DropReason::kNoConnection);
   if (!revalidate(c, l4)) {
     ++l4.counters.backend_gone;

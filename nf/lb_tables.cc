@@ -118,8 +118,10 @@ const Service* Tables::find_service(const uint8_t* vip, uint8_t v6, uint8_t prot
     const uint32_t slot = service_slots_[i];
     if (slot == 0) return nullptr;
     const Service& s = services_[slot - 1];
-    if (s.port == port && s.proto == proto && s.v6 == v6 &&
-        std::memcmp(s.vip.data(), vip, 16) == 0) {
+    uint64_t a[2], b[2];
+    std::memcpy(a, s.vip.data(), 16);
+    std::memcpy(b, vip, 16);
+    if (s.port == port && s.proto == proto && s.v6 == v6 && ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0) {
       return &s;
     }
   }

@@ -7,13 +7,24 @@
 // JSON line (DESIGN.md): case, packets, cycles_per_packet, mpps, tsc_hz.
 //
 // Instructions per packet: run under callgrind with
-//   valgrind --tool=callgrind --toggle-collect='lcore::handle_uplink_burst*' \
+//   valgrind --tool=callgrind --toggle-collect='lcore::handle_uplink_burst*'
 //     build/portico-bench --case arp-reply --packets 100000
 // and divide the Ir total by the packet count (docs/performance.md).
 //
-// Cases: arp-reply (ARP request for a VIP -> reply). Later issues add theirs.
+// Cases:
+//   arp-reply       ARP request for a VIP -> reply.
+//   l4-established  64-byte TCP segments of established full-NAT flows, half from clients to
+//                   the VIP (-> backend) and half from backends to the SNAT address (-> client),
+//                   flows picked uniformly at random among --flows (default 1000000), so the
+//                   connection table lookups miss the CPU caches as they do under real load.
+//   l4-new-flow     TCP SYNs, each from a new client address:port: Maglev pick, a connection
+//                   record, a SNAT port, the rewrite (--packets records must fit the table).
+// The L4 cases balance one VIP:80 over --backends (default 100) backends, Katran's benchmark
+// setup, with every backend's MAC resolved.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,23 +40,31 @@
 #include "lcore/port.h"
 #include "lcore/snapshot.h"
 #include "lcore/worker.h"
+#include "nf/conn_table.h"
+#include "nf/maglev.h"
+#include "nf/neighbor_table.h"
 
 namespace {
 
 struct Options {
   std::string bench_case = "arp-reply";
   uint64_t packets = 10'000'000;
-  uint32_t flows = 1;    // distinct senders (ARP: requesters)
+  uint32_t flows = 0;    // distinct senders / flows (0: the case's default)
   uint32_t routes = 64;  // VIPs in the table
+  uint32_t backends = 100;
+  bool packets_set = false;
 };
 
 int usage() {
   std::fprintf(stderr,
-               "usage: portico-bench --case arp-reply [--packets N] [--flows N] [--routes N]\n"
-               "  --case     what to measure: arp-reply\n"
-               "  --packets  packets to process (default 10000000)\n"
-               "  --flows    distinct clients sending (default 1)\n"
-               "  --routes   VIPs in the address table (default 64)\n");
+               "usage: portico-bench --case CASE [--packets N] [--flows N] [--routes N] "
+               "[--backends N]\n"
+               "  --case      what to measure: arp-reply, l4-established, l4-new-flow\n"
+               "  --packets   packets to process (default 10000000; l4-new-flow 1000000)\n"
+               "  --flows     arp-reply: distinct requesters (default 1); l4-established:\n"
+               "              established flows (default 1000000)\n"
+               "  --routes    VIPs in the address table (default 64)\n"
+               "  --backends  L4 cases: backends behind the VIP (default 100, at most 200)\n");
   return 2;
 }
 
@@ -168,6 +187,259 @@ int run_bench(const Options& opt) {
   return 0;
 }
 
+// ---- L4 cases -------------------------------------------------------------------------------
+
+constexpr uint8_t kClientMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+constexpr uint8_t kBackendMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x21};
+
+uint16_t fold_sum(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// A 60-byte Ethernet/IPv4/TCP frame (no payload, padded) with valid IP and TCP checksums.
+void write_tcp_frame(uint8_t* f, const uint8_t* dst_mac, const uint8_t* src_mac, uint32_t src_be,
+                     uint32_t dst_be, uint16_t sport_be, uint16_t dport_be, uint8_t flags) {
+  std::memset(f, 0, 60);
+  std::memcpy(f, dst_mac, 6);
+  std::memcpy(f + 6, src_mac, 6);
+  f[12] = 0x08;
+  f[13] = 0x00;
+  uint8_t* ip = f + 14;
+  ip[0] = 0x45;
+  ip[3] = 40;
+  ip[6] = 0x40;
+  ip[8] = 64;
+  ip[9] = 6;
+  std::memcpy(ip + 12, &src_be, 4);
+  std::memcpy(ip + 16, &dst_be, 4);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  const uint16_t c = fold_sum(sum);
+  ip[10] = static_cast<uint8_t>(c >> 8);
+  ip[11] = static_cast<uint8_t>(c);
+  uint8_t* tcp = ip + 20;
+  std::memcpy(tcp, &sport_be, 2);
+  std::memcpy(tcp + 2, &dport_be, 2);
+  tcp[7] = 1;   // seq 1
+  tcp[11] = 1;  // ack 1
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  tcp[14] = 0xff;  // window
+  sum = 0;
+  for (int i = 12; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  sum += 6 + 20;
+  for (int i = 0; i < 20; i += 2) sum += (tcp[i] << 8) | tcp[i + 1];
+  const uint16_t t = fold_sum(sum);
+  tcp[16] = static_cast<uint8_t>(t >> 8);
+  tcp[17] = static_cast<uint8_t>(t);
+}
+
+struct L4Flow {
+  uint32_t client_be;
+  uint16_t cport_be;
+  uint32_t backend_be = 0;  // filled once established
+  uint16_t bport_be = 0;
+  uint16_t snat_port_be = 0;
+};
+
+int run_l4_bench(const Options& opt) {
+  const bool established = opt.bench_case == "l4-established";
+  const uint32_t flows = established ? (opt.flows ? opt.flows : 1000000) : 0;
+  const uint64_t packets = opt.packets_set ? opt.packets : established ? 10'000'000 : 1'000'000;
+
+  rte_mempool* pool = rte_pktmbuf_pool_create("bench", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+  rte_ring* rx = rte_ring_create("bench_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* tx = rte_ring_create("bench_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* trx = rte_ring_create("bench_trx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* ttx = rte_ring_create("bench_ttx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (pool == nullptr || rx == nullptr || tx == nullptr || trx == nullptr || ttx == nullptr) {
+    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n",
+                 rte_strerror(rte_errno));
+    return 1;
+  }
+  const int uplink = rte_eth_from_rings("bench_uplink", &rx, 1, &tx, 1, 0);
+  const int tap = rte_eth_from_rings("bench_tap", &trx, 1, &ttx, 1, 0);
+  if (uplink < 0 || tap < 0) return 1;
+  lcore::start_port(static_cast<uint16_t>(uplink), {1, 1500, pool, false});
+  lcore::start_port(static_cast<uint16_t>(tap), {1, 1500, pool, false});
+  const rte_ether_addr port_mac = lcore::port_mac(static_cast<uint16_t>(uplink));
+
+  // One VIP 203.0.113.10:80 over `backends` backends 198.51.100.20.. :8080.
+  const uint32_t vip_be = ipv4_be(203, 0, 113, 10);
+  const uint32_t snat_be = ipv4_be(198, 51, 100, 11);
+  auto snap = std::make_unique<lcore::Snapshot>();
+  snap->generation = 1;
+  snap->addresses.add_v4(vip_be, {nf::kAddrVip, 1});
+  snap->addresses.add_v4(snat_be, {nf::kAddrSnat, 1});
+  snap->addresses.add_v4(ipv4_be(198, 51, 100, 10), {nf::kAddrNode, 0});
+  snap->addresses.finalize();
+  nf::NeighborTable neighbors(opt.backends);
+  std::vector<nf::lb::Backend> backends;
+  std::vector<nf::MaglevBackend> keys;
+  for (uint32_t b = 0; b < opt.backends; ++b) {
+    nf::lb::Backend be;
+    const uint32_t a = ipv4_be(198, 51, 100, static_cast<uint8_t>(20 + b));
+    std::memcpy(be.addr.data(), &a, 4);
+    be.port = rte_cpu_to_be_16(8080);
+    be.id = b + 1;
+    be.nexthop = static_cast<uint16_t>(b);
+    backends.push_back(be);
+    keys.push_back({std::to_string(a), 1});
+    neighbors.learn(b, kBackendMac, rte_rdtsc());
+  }
+  std::vector<uint16_t> table;
+  nf::build_maglev(keys, nf::kMaglevDefaultSize, table);
+  nf::lb::Service svc;
+  std::memcpy(svc.vip.data(), &vip_be, 4);
+  svc.port = rte_cpu_to_be_16(80);
+  svc.proto = 6;
+  svc.mode = nf::lb::Mode::kNat;
+  snap->lb.add_service(svc, backends, table, "all");
+  nf::lb::Addr snat{};
+  std::memcpy(snat.data(), &snat_be, 4);
+  snap->lb.add_snat(snat, false);
+  nf::lb::Addr node{};
+  const uint32_t node_be = ipv4_be(198, 51, 100, 10);
+  std::memcpy(node.data(), &node_be, 4);
+  snap->lb.set_interface_address(0, node, false);
+  snap->lb.finalize();
+  lcore::SnapshotPublisher publisher(1);
+  publisher.publish(std::move(snap));
+
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t hour = hz * 3600;
+  const uint32_t capacity =
+      established ? flows + flows / 8 + 1024 : static_cast<uint32_t>(packets + packets / 8 + 1024);
+  auto conns =
+      std::make_unique<nf::ConnTable>(capacity, nf::ConnTable::Timeouts{hour, hour, hour, hour});
+  lcore::WorkerContext w;
+  w.n_ports = 1;
+  w.ports[0].uplink = static_cast<uint16_t>(uplink);
+  w.ports[0].tap = static_cast<uint16_t>(tap);
+  w.ports[0].ctx.mac = port_mac;
+  w.ports[0].ctx.index = 0;
+  w.snapshots = &publisher;
+  w.conns = conns.get();
+  w.neighbors = &neighbors;
+  lcore::init_l4(w, 0, 1, hz);
+  w.l4.mtu[0] = 1500;
+  const lcore::Snapshot* current = publisher.current();
+
+  // Clients: 203.0.113.128/25 (documentation addresses) with many ports: 8.2 M tuples.
+  auto client_of = [](uint64_t i, uint32_t* addr_be, uint16_t* port_be) {
+    constexpr uint32_t kHosts = 128;
+    *addr_be = ipv4_be(203, 0, 113, static_cast<uint8_t>(128 + i % kHosts));
+    *port_be = rte_cpu_to_be_16(static_cast<uint16_t>(1024 + (i / kHosts) % 64000));
+  };
+
+  rte_mbuf* burst[lcore::kBurst];
+  if (rte_pktmbuf_alloc_bulk(pool, burst, lcore::kBurst) != 0) return 1;
+  auto reset = [&](rte_mbuf* m) {
+    m->data_off = RTE_PKTMBUF_HEADROOM;
+    m->data_len = m->pkt_len = 60;
+    return rte_pktmbuf_mtod(m, uint8_t*);
+  };
+  auto take_back = [&](uint16_t n) {
+    return rte_ring_sc_dequeue_bulk(tx, reinterpret_cast<void**>(burst), n, nullptr) == n;
+  };
+
+  std::vector<L4Flow> table_flows;
+  if (established) {
+    // Open every flow with a SYN (not timed), then learn its SNAT port from the record.
+    table_flows.resize(flows);
+    for (uint32_t f = 0; f < flows;) {
+      const auto n = static_cast<uint16_t>(std::min<uint32_t>(lcore::kBurst, flows - f));
+      for (uint16_t i = 0; i < n; ++i) {
+        L4Flow& fl = table_flows[f + i];
+        client_of(f + i, &fl.client_be, &fl.cport_be);
+        write_tcp_frame(reset(burst[i]), port_mac.addr_bytes, kClientMac, fl.client_be, vip_be,
+                        fl.cport_be, rte_cpu_to_be_16(80), 0x02);
+      }
+      lcore::handle_uplink_burst(w, *current, 0, burst, n);
+      if (!take_back(n)) {
+        std::fprintf(stderr, "portico-bench: a SYN was not forwarded\n");
+        return 1;
+      }
+      f += n;
+    }
+    for (L4Flow& fl : table_flows) {
+      nf::FlowTuple t{};
+      std::memcpy(t.src, &fl.client_be, 4);
+      std::memcpy(t.dst, &vip_be, 4);
+      t.sport = fl.cport_be;
+      t.dport = rte_cpu_to_be_16(80);
+      t.proto = 6;
+      nf::ConnDir dir;
+      const nf::Conn* c = conns->find(t, nf::ConnTable::hash(t), rte_rdtsc(), &dir);
+      if (c == nullptr) return 1;
+      std::memcpy(&fl.backend_be, c->reply.src, 4);
+      fl.bport_be = c->reply.sport;
+      fl.snat_port_be = c->reply.dport;
+    }
+  }
+
+  lcore::CounterTotals before;
+  before.add(w.counters);
+  uint64_t cycles = 0, done = 0, rng = 0x9e3779b97f4a7c15ull;
+  while (done < packets) {
+    const auto n = static_cast<uint16_t>(std::min<uint64_t>(lcore::kBurst, packets - done));
+    for (uint16_t i = 0; i < n; ++i) {
+      uint8_t* f = reset(burst[i]);
+      if (established) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        const L4Flow& fl = table_flows[rng % flows];
+        if ((done + i) & 1) {
+          write_tcp_frame(f, port_mac.addr_bytes, kBackendMac, fl.backend_be, snat_be, fl.bport_be,
+                          fl.snat_port_be, 0x10);
+        } else {
+          write_tcp_frame(f, port_mac.addr_bytes, kClientMac, fl.client_be, vip_be, fl.cport_be,
+                          rte_cpu_to_be_16(80), 0x10);
+        }
+      } else {
+        uint32_t a;
+        uint16_t p;
+        client_of(done + i, &a, &p);
+        write_tcp_frame(f, port_mac.addr_bytes, kClientMac, a, vip_be, p, rte_cpu_to_be_16(80),
+                        0x02);
+      }
+    }
+    const uint64_t t0 = rte_rdtsc_precise();
+    lcore::handle_uplink_burst(w, *current, 0, burst, n);
+    cycles += rte_rdtsc_precise() - t0;
+    if (!take_back(n)) {
+      lcore::CounterTotals t;
+      t.add(w.counters);
+      std::fprintf(stderr, "portico-bench: not every packet was forwarded (dropped %lu)\n",
+                   static_cast<unsigned long>(t.dropped_total()));
+      return 1;
+    }
+    done += n;
+  }
+  lcore::CounterTotals after;
+  after.add(w.counters);
+  const uint64_t forwarded = after.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] +
+                             after.forwarded[static_cast<int>(nf::ForwardKind::kToClient)] -
+                             before.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] -
+                             before.forwarded[static_cast<int>(nf::ForwardKind::kToClient)];
+  if (forwarded != packets) {
+    std::fprintf(stderr, "portico-bench: %lu of %lu packets forwarded\n",
+                 static_cast<unsigned long>(forwarded), static_cast<unsigned long>(packets));
+    return 1;
+  }
+  const double cpp = static_cast<double>(cycles) / static_cast<double>(done);
+  std::printf(
+      "{\"case\":\"%s\",\"packets\":%lu,\"flows\":%u,\"backends\":%u,"
+      "\"connections\":%u,\"cycles_per_packet\":%.1f,\"mpps\":%.2f,\"tsc_hz\":%lu}\n",
+      opt.bench_case.c_str(), static_cast<unsigned long>(done), established ? flows : 0,
+      opt.backends, conns->size(), cpp, static_cast<double>(hz) / cpp / 1e6,
+      static_cast<unsigned long>(hz));
+  rte_pktmbuf_free_bulk(burst, lcore::kBurst);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +452,9 @@ int main(int argc, char** argv) {
       opt.bench_case = v;
     } else if (a == "--packets") {
       opt.packets = std::stoull(v);
+      opt.packets_set = true;
+    } else if (a == "--backends") {
+      opt.backends = static_cast<uint32_t>(std::stoul(v));
     } else if (a == "--flows") {
       opt.flows = static_cast<uint32_t>(std::stoul(v));
     } else if (a == "--routes") {
@@ -188,19 +463,21 @@ int main(int argc, char** argv) {
       return usage();
     }
   }
-  if (opt.bench_case != "arp-reply" || opt.packets == 0 || opt.flows == 0 || opt.routes == 0 ||
-      opt.routes > 60000) {
+  const bool l4 = opt.bench_case == "l4-established" || opt.bench_case == "l4-new-flow";
+  if ((opt.bench_case != "arp-reply" && !l4) || opt.packets == 0 || opt.routes == 0 ||
+      opt.routes > 60000 || opt.backends == 0 || opt.backends > 200) {
     return usage();
   }
+  if (!l4 && opt.flows == 0) opt.flows = 1;
 
   const char* eal_argv[] = {"portico-bench", "-l",          "0",
-                            "--no-huge",     "-m",          "256",
+                            "--no-huge",     "-m",          "512",
                             "--no-pci",      "--no-shconf", "--log-level=*:warning"};
   if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
     std::fprintf(stderr, "portico-bench: EAL init failed: %s\n", rte_strerror(rte_errno));
     return 1;
   }
-  const int rc = run_bench(opt);
+  const int rc = l4 ? run_l4_bench(opt) : run_bench(opt);
   rte_eal_cleanup();
   return rc;
 }

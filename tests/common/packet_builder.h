@@ -266,6 +266,13 @@ inline constexpr uint8_t kNdOptTargetLinkAddr = 2;
 inline constexpr uint8_t kNdOptNonce = 14;  // RFC 3971 §5.3.2, RFC 7527
 
 inline constexpr uint8_t kTcpSyn = 0x02;
+inline constexpr uint8_t kTcpFin = 0x01;
+inline constexpr uint8_t kTcpRst = 0x04;
+inline constexpr uint8_t kTcpPsh = 0x08;
+inline constexpr uint8_t kTcpAck = 0x10;
+
+inline constexpr uint8_t kProtoIpip = 4;       // IPv4 in IPv4 (RFC 2003)
+inline constexpr uint8_t kProtoIpv6Encap = 41;  // IPv6 in IPv6 (RFC 2473)
 
 // Offsets from the start of the frame, for poke() and checks.
 inline constexpr size_t kEthLen = 14;
@@ -279,6 +286,17 @@ struct NaFlags {
   bool router = false;
   bool solicited = false;
   bool override_ = false;
+};
+
+// Every field of a TCP segment (RFC 9293 §3.1), for Frame::tcp_segment().
+struct TcpFields {
+  uint16_t sport = 0, dport = 0;
+  uint32_t seq = 0, ack = 0;
+  uint8_t flags = kTcpSyn;
+  uint16_t window = 65535;
+  uint16_t urgent = 0;
+  Bytes options;  // padded with End of Option List bytes to a multiple of 4
+  Bytes payload;
 };
 
 // ---- the builder ----------------------------------------------------------------------------
@@ -472,6 +490,23 @@ class Frame {
     t[12] = 5 << 4;
     t[13] = flags;
     put16(&t[14], 65535);
+    return l4(kProtoTcp, t, Sum::kPseudo, 16);
+  }
+  // A TCP segment with every field chosen; the data offset follows from the options.
+  Frame& tcp_segment(const TcpFields& f) {
+    Bytes options = f.options;
+    while (options.size() % 4 != 0) options.push_back(0);
+    Bytes t(20, 0);
+    put16(&t[0], f.sport);
+    put16(&t[2], f.dport);
+    put32(&t[4], f.seq);
+    put32(&t[8], f.ack);
+    t[12] = static_cast<uint8_t>((5 + options.size() / 4) << 4);
+    t[13] = f.flags;
+    put16(&t[14], f.window);
+    put16(&t[18], f.urgent);
+    append(t, options);
+    append(t, f.payload);
     return l4(kProtoTcp, t, Sum::kPseudo, 16);
   }
   // Any protocol number and payload, no checksum filled in (e.g. an extension header chain).
@@ -841,6 +876,105 @@ inline std::optional<NdView> parse_nd(std::span<const uint8_t> f) {
     i += m[i + 1] * 8u;
   }
   return v;
+}
+
+// ---- TCP, UDP and tunnels read back ---------------------------------------------------------
+// The transport header after an IPv4 or IPv6 header (no extension headers), with its checksum
+// verified by a full recomputation over the pseudo-header and the whole segment.
+
+struct TransportSpan {
+  uint8_t protocol = 0;
+  uint32_t pseudo = 0;  // pseudo-header sum for this protocol and length
+  std::span<const uint8_t> segment;
+};
+
+inline std::optional<TransportSpan> transport_of(std::span<const uint8_t> f) {
+  if (auto ip = parse_ipv4(f)) {
+    return TransportSpan{ip->protocol,
+                         ipv4_pseudo_sum(ip->src, ip->dst, ip->protocol, ip->payload.size()),
+                         ip->payload};
+  }
+  if (auto ip = parse_ipv6(f)) {
+    return TransportSpan{ip->next_header,
+                         ipv6_pseudo_sum(ip->src, ip->dst, ip->next_header, ip->payload.size()),
+                         ip->payload};
+  }
+  return std::nullopt;
+}
+
+struct TcpView {
+  uint16_t sport = 0, dport = 0;
+  uint32_t seq = 0, ack = 0;
+  uint8_t header_len = 0;  // data offset in bytes
+  uint8_t flags = 0;
+  uint16_t window = 0, checksum = 0, urgent = 0;
+  bool checksum_ok = false;
+  std::span<const uint8_t> options, payload;
+};
+
+// Requires a data offset of at least 20 bytes that fits the segment.
+inline std::optional<TcpView> parse_tcp(std::span<const uint8_t> f) {
+  auto t = transport_of(f);
+  if (!t || t->protocol != kProtoTcp || t->segment.size() < 20) return std::nullopt;
+  const auto s = t->segment;
+  TcpView v;
+  v.sport = get16(&s[0]);
+  v.dport = get16(&s[2]);
+  v.seq = get32(&s[4]);
+  v.ack = get32(&s[8]);
+  v.header_len = static_cast<uint8_t>((s[12] >> 4) * 4);
+  v.flags = s[13];
+  v.window = get16(&s[14]);
+  v.checksum = get16(&s[16]);
+  v.urgent = get16(&s[18]);
+  if (v.header_len < 20 || v.header_len > s.size()) return std::nullopt;
+  v.checksum_ok = fold16(sum16(s, t->pseudo)) == 0xffff;
+  v.options = s.subspan(20, v.header_len - 20u);
+  v.payload = s.subspan(v.header_len);
+  return v;
+}
+
+struct UdpView {
+  uint16_t sport = 0, dport = 0, length = 0, checksum = 0;
+  bool checksum_ok = false;  // the full sum; an IPv4 checksum of 0 (none) is not "ok" here
+  std::span<const uint8_t> payload;
+};
+
+// Requires a length field between 8 and the bytes present.
+inline std::optional<UdpView> parse_udp(std::span<const uint8_t> f) {
+  auto t = transport_of(f);
+  if (!t || t->protocol != kProtoUdp || t->segment.size() < 8) return std::nullopt;
+  const auto s = t->segment;
+  UdpView v;
+  v.sport = get16(&s[0]);
+  v.dport = get16(&s[2]);
+  v.length = get16(&s[4]);
+  v.checksum = get16(&s[6]);
+  if (v.length < 8 || v.length > s.size()) return std::nullopt;
+  v.checksum_ok = fold16(sum16(s, t->pseudo)) == 0xffff;
+  v.payload = s.subspan(8, v.length - 8u);
+  return v;
+}
+
+// The packet inside an IPIP (RFC 2003) or IP6IP6 (RFC 2473) frame, as a frame of its own: the
+// outer Ethernet addresses, the inner packet's EtherType, then the inner packet. nullopt if the
+// frame is not a tunnel packet.
+inline std::optional<Bytes> decapsulate(std::span<const uint8_t> f) {
+  auto t = transport_of(f);
+  if (!t || (t->protocol != kProtoIpip && t->protocol != kProtoIpv6Encap)) return std::nullopt;
+  Bytes inner(f.begin(), f.begin() + 12);
+  inner.resize(kEthLen);
+  put16(&inner[12], t->protocol == kProtoIpip ? kEtherTypeIpv4 : kEtherTypeIpv6);
+  append(inner, t->segment);
+  return inner;
+}
+
+// The bytes after the Ethernet header (an IP packet to quote in an ICMP error or to tunnel),
+// at most max_len of them.
+inline Bytes l3_bytes(std::span<const uint8_t> f, size_t max_len = SIZE_MAX) {
+  if (f.size() <= kEthLen) return {};
+  const size_t n = std::min(f.size() - kEthLen, max_len);
+  return Bytes(f.begin() + kEthLen, f.begin() + kEthLen + n);
 }
 
 }  // namespace pkt

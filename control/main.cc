@@ -21,13 +21,15 @@ Usage:
 Commands:
   run     Start the data plane on the NodeConfig's DPDK ports. Assigns addresses to
           LoadBalancer Services from IPAddressPools (MetalLB semantics), answers ARP, NDP
-          and ping for them on the interfaces L2Advertisements select, and hands traffic for
-          the node's own addresses to the kernel tap. Signals: SIGHUP reloads the files (a
+          and ping for them on the interfaces L2Advertisements select, balances their TCP
+          and UDP ports over the Services' EndpointSlices (Maglev; nat, dsr or ipip per the
+          portico.io/forwarding-mode annotation), and hands traffic for the node's own
+          addresses to the kernel tap. Signals: SIGHUP reloads the files (a
           bad file changes nothing), SIGUSR1 logs counters (event=stats), SIGINT/SIGTERM stop
           and log a summary (event=summary).
   check   Load, validate and compile without touching DPDK; print each object's computed
           status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
-          IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;
+          events such as NoEndpoints, IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;
           exit status 1 when there are any.
 
 Options:

@@ -147,7 +147,8 @@ void NeighborManager::tick(uint64_t now, const Sender& send) {
       continue;
     }
     const uint64_t heard = table_.confirmed(idx);
-    if (now - heard < reachable_) {
+    // Workers stamp confirmations with their own TSC reading, which may be ahead of `now`.
+    if (heard >= now || now - heard < reachable_) {
       e.probes = 0;
       continue;
     }

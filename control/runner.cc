@@ -65,9 +65,9 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 // "rx=.. tx=.. punted=.. ..." in a fixed order (tests and scripts read it).
 std::string format_counters(const lcore::CounterTotals& t) {
   static constexpr const char* kReplyNames[] = {"arp", "nd", "echo", "echo6", "tcp_reset"};
-  static constexpr const char* kForwardNames[] = {"to_backend",        "to_backend_ipip",
-                                                  "to_backend_ip6ip6", "to_client",
-                                                  "icmp_to_backend",   "icmp_to_client"};
+  static constexpr const char* kForwardNames[] = {
+      "to_backend",      "to_backend_ipip", "to_backend_ip6ip6", "to_client",
+      "icmp_to_backend", "icmp_to_client",  "reset_to_client"};
   static_assert(std::size(kReplyNames) == lcore::kReplyKinds);
   static_assert(std::size(kForwardNames) == lcore::kForwardKinds);
   std::ostringstream out;

@@ -192,6 +192,7 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
       }
       case nf::Action::kHandoff:
         m->hash.usr = hops + 1u;
+        m->port = port.uplink;  // the owner finds the receiving interface from it
         handoffs[n_handoffs] = m;
         handoff_to[n_handoffs++] = v.port;
         break;

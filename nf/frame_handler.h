@@ -61,6 +61,7 @@ enum class ForwardKind : uint8_t {
   kToClient,        // full-NAT reply translated back
   kIcmpToBackend,   // an ICMP error about a flow, sent on to its backend
   kIcmpToClient,    // an ICMP error from the backend side, sent on to the client
+  kResetToClient,   // the flow's backend was removed: its segment became a reset to the client
   kCount
 };
 

@@ -155,11 +155,14 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::
                     uint8_t out_port, const uint8_t mac[6], L4Context& l4, uint32_t flow_hash) {
   const lb::Addr* src = l4.tables->interface_address(out_port, F::kV6);
   if (src == nullptr) return drop(DropReason::kNoSourceAddress);
-  const uint32_t inner_len = *len - eth::kHeaderLen;
+  const uint8_t* const inner = frame + eth::kHeaderLen;
+  // The datagram as its header gives it (checked against the frame by the IP step): Ethernet
+  // padding after it stays out of the tunnel.
+  const uint32_t inner_len = F::kV6 ? ipv6::kHeaderLen + load_be16(inner + ipv6::kPayloadLength)
+                                    : load_be16(inner + ipv4::kTotalLength);
   if (headroom < F::kEncapLen) return drop(DropReason::kNoRoom);
   const uint16_t mtu = out_port < lb::Tables::kMaxInterfaces ? l4.mtu[out_port] : 0;
   if (mtu != 0 && inner_len + F::kEncapLen > mtu) return drop(DropReason::kEncapTooBig);
-  const uint8_t* const inner = frame + eth::kHeaderLen;
   uint8_t* const start = frame - F::kEncapLen;
   uint8_t* const outer = start + eth::kHeaderLen;
   if constexpr (F::kV6) {
@@ -188,7 +191,7 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::
   }
   store16(start + eth::kType, F::kEtherType);
   set_macs(start, mac, l4.port_mac[out_port]);
-  *len = static_cast<uint16_t>(*len + F::kEncapLen);
+  *len = static_cast<uint16_t>(eth::kHeaderLen + F::kEncapLen + inner_len);
   return forward(F::kEncapKind, out_port);
 }
 
@@ -299,10 +302,12 @@ template <class F>
 bool assign_snat(Conn* c, const lb::Backend& b, const lb::Addr& snat, L4Context& l4) {
   constexpr unsigned kTries = 16;
   constexpr uint32_t kFirstPort = 1024;
-  const uint32_t slots = (65536 - kFirstPort) / l4.workers;
+  // Counted from a multiple of `workers`, so that every port below is this worker's.
+  const uint32_t base = (kFirstPort + l4.workers - 1) / l4.workers * l4.workers;
+  const uint32_t slots = (65535 - base - l4.worker) / l4.workers + 1;
   for (unsigned i = 0; i < kTries; ++i) {
     const uint32_t slot = l4.snat_next++ % slots;
-    const uint16_t port = static_cast<uint16_t>(kFirstPort + slot * l4.workers + l4.worker);
+    const uint16_t port = static_cast<uint16_t>(base + slot * l4.workers + l4.worker);
     FlowTuple r;
     set_tuple<F>(r, b.addr.data(), snat.data(), b.port, be16(port), c->orig.proto);
     if (l4.conns->index_reply(c, r, ConnTable::hash(r), l4.now)) return true;
@@ -367,6 +372,8 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   }
   uint8_t mac[6];
   if (!next_hop_mac(l4, b->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
+  // Full NAT routes the packet: one it cannot send on opens no flow (no record, no SNAT port).
+  if (svc->mode == lb::Mode::kNat && ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
 
   const Target target{&b->addr, b->nexthop, b->port_index, svc->mode};
   const ConnState state = !is_tcp                    ? ConnState::kUdp
@@ -403,9 +410,56 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
 }
 
+// The backend of a full-NAT TCP flow was removed and it sent more: its segment becomes a reset
+// to the client (VIP:vport -> client:cport, RST, the backend's sequence number, which is in the
+// client's receive window), so a client that is only receiving learns at once that the
+// connection is gone instead of waiting for its own timeout.
+template <class F>
+Outcome reset_client(uint8_t* frame, uint16_t* len, const Datagram& d, const Conn& c,
+                     L4Context& l4) {
+  const uint32_t seq = load32(d.l4 + tcp::kSeq);
+  uint8_t* const ip = d.ip;
+  uint8_t* tcph;
+  uint64_t sum;
+  if constexpr (F::kV6) {
+    std::memcpy(ip + ipv6::kSrc, c.orig.dst, 16);
+    std::memcpy(ip + ipv6::kDst, c.orig.src, 16);
+    store16(ip + ipv6::kPayloadLength, be16(tcp::kMinHeaderLen));
+    ip[ipv6::kNextHeader] = ipproto::kProtoTcp;
+    ip[ipv6::kHopLimit] = ipv6::kReplyHopLimit;
+    tcph = ip + ipv6::kHeaderLen;
+    sum = csum::add_ipv6_pseudo_header(0, ip, tcp::kMinHeaderLen, ipproto::kProtoTcp);
+  } else {
+    ip[ipv4::kVersionIhl] = 0x45;
+    ip[1] = 0;
+    store16(ip + ipv4::kTotalLength, be16(40));
+    store16(ip + 4, 0);
+    store16(ip + ipv4::kFragment, be16(RTE_IPV4_HDR_DF_FLAG));
+    ip[ipv4::kTtl] = ipv4::kReplyTtl;
+    ip[ipv4::kProtocol] = ipproto::kProtoTcp;
+    std::memcpy(ip + ipv4::kSrc, c.orig.dst, 4);
+    std::memcpy(ip + ipv4::kDst, c.orig.src, 4);
+    store16(ip + ipv4::kChecksum, 0);
+    store16(ip + ipv4::kChecksum, csum::finish(csum::add(0, ip, 20)));
+    tcph = ip + 20;
+    sum = csum::add(0, ip + ipv4::kSrc, 8) + be32(ipproto::kProtoTcp) + be32(tcp::kMinHeaderLen);
+  }
+  uint8_t out[tcp::kMinHeaderLen] = {};
+  store16(out + 0, c.orig.dport);
+  store16(out + 2, c.orig.sport);
+  store32(out + tcp::kSeq, seq);
+  out[tcp::kDataOffset] = 5 << 4;
+  out[tcp::kFlags] = tcp::kRst;
+  std::memcpy(tcph, out, sizeof out);
+  store16(tcph + tcp::kChecksum, csum::finish(csum::add(sum, tcph, tcp::kMinHeaderLen)));
+  set_macs(frame, c.client_mac, l4.port_mac[c.client_port]);
+  *len = static_cast<uint16_t>(tcph + tcp::kMinHeaderLen - frame);
+  return forward(ForwardKind::kResetToClient, c.client_port);
+}
+
 // Full-NAT replies: backend -> SNAT address:port.
 template <class F>
-Outcome from_backend(uint8_t* frame, const Datagram& d, L4Context& l4) {
+Outcome from_backend(uint8_t* frame, uint16_t* len, const Datagram& d, L4Context& l4) {
   const uint16_t sport = load16(d.l4 + 0);
   const uint16_t dport = load16(d.l4 + 2);
   const uint16_t owner = static_cast<uint16_t>(be16(dport) % l4.workers);
@@ -421,7 +475,11 @@ Outcome from_backend(uint8_t* frame, const Datagram& d, L4Context& l4) {
   if (c == nullptr || dir != ConnDir::kReply) return drop(DropReason::kNoConnection);
   if (!revalidate(c, l4)) {
     ++l4.counters.backend_gone;
+    const Conn gone = *c;
     l4.conns->erase(c);
+    if (d.proto == ipproto::kProtoTcp && (d.l4[tcp::kFlags] & tcp::kRst) == 0) {
+      return reset_client<F>(frame, len, d, gone, l4);
+    }
     return drop(DropReason::kNoConnection);
   }
   if (d.proto == ipproto::kProtoTcp) {
@@ -579,7 +637,7 @@ Outcome dispatch_l4(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     if (ulen < udp::kHeaderLen || ulen > d.l4_len) return drop(DropReason::kL4Malformed);
   }
   if (to_vip) return from_client<F>(frame, len, headroom, port, d, l4);
-  return from_backend<F>(frame, d, l4);
+  return from_backend<F>(frame, len, d, l4);
 }
 
 }  // namespace

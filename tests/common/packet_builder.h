@@ -13,6 +13,9 @@
 //   Bytes ns = Frame::eth(multicast_mac(solicited_node(vip6)), client)
 //                  .ipv6(client6, solicited_node(vip6), 255).ndp_ns(vip6, client);
 //
+// tcp_segment() sets every TCP field; parse_tcp() and parse_udp() verify the transport checksum
+// by a full sum over the pseudo-header, and decapsulate() opens an IPIP / IP6IP6 packet.
+//
 // Defaults make valid packets: EtherType, IHL, lengths and checksums are filled in by bytes().
 // Knobs break one thing at a time. Header-field knobs (ihl, total_length, payload_length,
 // ip_version, fragment...) are applied before checksums are computed, so the field is the only
@@ -271,7 +274,7 @@ inline constexpr uint8_t kTcpRst = 0x04;
 inline constexpr uint8_t kTcpPsh = 0x08;
 inline constexpr uint8_t kTcpAck = 0x10;
 
-inline constexpr uint8_t kProtoIpip = 4;       // IPv4 in IPv4 (RFC 2003)
+inline constexpr uint8_t kProtoIpip = 4;        // IPv4 in IPv4 (RFC 2003)
 inline constexpr uint8_t kProtoIpv6Encap = 41;  // IPv6 in IPv6 (RFC 2473)
 
 // Offsets from the start of the frame, for poke() and checks.
@@ -971,7 +974,7 @@ inline std::optional<Bytes> decapsulate(std::span<const uint8_t> f) {
 
 // The bytes after the Ethernet header (an IP packet to quote in an ICMP error or to tunnel),
 // at most max_len of them.
-inline Bytes l3_bytes(std::span<const uint8_t> f, size_t max_len = SIZE_MAX) {
+inline Bytes l3_bytes(const Bytes& f, size_t max_len = SIZE_MAX) {
   if (f.size() <= kEthLen) return {};
   const size_t n = std::min(f.size() - kEthLen, max_len);
   return Bytes(f.begin() + kEthLen, f.begin() + kEthLen + n);

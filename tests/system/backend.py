@@ -5,7 +5,8 @@ Run one in each backend namespace of the testbed; it says who answered and what 
 
   backend.py --name be1 --tcp 8080[,8081] --udp 5353 [--bind ADDR ...] [--ready-file F]
 
-  TCP (HTTP/1.1, every response carries the header "X-Backend: <name>"):
+  TCP (HTTP/1.1, every response carries the headers "X-Backend: <name>" and
+  "X-Peer: <client address> <client port>" as this backend saw them):
     GET /                        body "<name>\\n"
     GET /peer                    body "<client address>\\n" as this backend saw it (v4-mapped
                                  IPv6 addresses shown as plain IPv4)
@@ -22,11 +23,19 @@ Run one in each backend namespace of the testbed; it says who answered and what 
 Helper modes, for the test's client side:
 
   backend.py --expect-sha256 N          sha256 (hex) of the first N bytes of the pattern
-  backend.py --udp-query HOST PORT [--count C] [--timeout S] [--payload P]
+  backend.py --udp-query HOST PORT [--count C] [--timeout S] [--payload P] [--same-socket]
                                         C queries, each from a new socket (a new source port)
                                         connected to HOST:PORT (a reply from elsewhere is not
                                         one), one line per query: the reply, or "TIMEOUT"; stops
-                                        after 3 timeouts in a row
+                                        after 3 timeouts in a row. --same-socket: all C from one
+                                        socket (one source port: one flow)
+  backend.py --hold HOST PORT --go-file F [--timeout S] [--wait-seconds W]
+                                        one HTTP/1.1 connection to HOST:PORT: GET / and print
+                                        "first <backend>" (and "# local port N"); wait (at most
+                                        W s, default 30) until file F exists; then GET / again on
+                                        the same connection and print "second <backend>", or
+                                        "reset after N ms", "closed after N ms" or "timeout after
+                                        N ms" (no answer within S s, default 1)
 
 The download pattern needs no disk and is the same on both sides: chunk i (i = 0, 1, ...) is
 the 65536-byte SHAKE-128 digest of b"portico-backend:%d" % i; the stream is the chunks in order,
@@ -105,10 +114,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         log(self.server.backend_name, "%s %s" % (plain_address(self.client_address[0]), fmt % args))
 
+    def send_identity(self):
+        self.send_header("X-Backend", self.server.backend_name)
+        self.send_header("X-Peer", "%s %d" % (plain_address(self.client_address[0]),
+                                              self.client_address[1]))
+
     def send_text(self, status, text):
         body = text.encode()
         self.send_response(status)
-        self.send_header("X-Backend", self.server.backend_name)
+        self.send_identity()
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -142,7 +156,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_text(400, "bytes out of range\n")
             return
         self.send_response(200)
-        self.send_header("X-Backend", self.server.backend_name)
+        self.send_identity()
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(nbytes))
         self.end_headers()
@@ -276,25 +290,101 @@ def udp_query(args):
     fam = family_of(host)
     misses = 0
     answered = 0
+    shared = None
+    if args.same_socket:
+        shared = socket.socket(fam, socket.SOCK_DGRAM)
+        shared.settimeout(args.timeout)
+        # Connected: the kernel drops replies from any other address or port.
+        shared.connect((host, port))
+        print("# source port %d" % shared.getsockname()[1], flush=True)
     for i in range(args.count):
-        with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s = shared
+        if s is None:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
             s.settimeout(args.timeout)
-            payload = ("%s %d" % (args.payload, i)).encode()
-            try:
-                # Connected: the kernel drops replies from any other address or port.
+        payload = ("%s %d" % (args.payload, i)).encode()
+        try:
+            if shared is None:
                 s.connect((host, port))
-                s.send(payload)
+            s.send(payload)
+            data = s.recv(65535)
+            # A late reply to an earlier query would be read here: skip those.
+            while shared is not None and not data.endswith(b" " + payload):
                 data = s.recv(65535)
-                print(data.decode(errors="replace"), flush=True)
-                answered += 1
-                misses = 0
-            except (socket.timeout, OSError) as e:
-                print("TIMEOUT" if isinstance(e, socket.timeout) else "ERROR %s" % e, flush=True)
-                misses += 1
-                if misses >= 3:
-                    print("# 3 queries in a row unanswered: giving up", flush=True)
-                    break
+            print(data.decode(errors="replace"), flush=True)
+            answered += 1
+            misses = 0
+        except (socket.timeout, OSError) as e:
+            print("TIMEOUT" if isinstance(e, socket.timeout) else "ERROR %s" % e, flush=True)
+            misses += 1
+            if misses >= 3:
+                print("# 3 queries in a row unanswered: giving up", flush=True)
+                break
+        finally:
+            if shared is None:
+                s.close()
+    if shared is not None:
+        shared.close()
     return 0 if answered == args.count else 1
+
+
+def http_get(s):
+    """GET / on the connected socket s; returns the body (one line: the backend's name)."""
+    s.sendall(b"GET / HTTP/1.1\r\nHost: portico-test\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise EOFError
+        body += chunk
+    return body.decode(errors="replace").strip()
+
+
+def hold(args):
+    host, port = args.hold[0], int(args.hold[1])
+    try:
+        s = socket.create_connection((host, port), timeout=args.timeout)
+        print("first %s" % http_get(s), flush=True)
+    except (OSError, EOFError) as e:
+        print("ERROR first request: %r" % e, flush=True)
+        return 1
+    print("# local port %d" % s.getsockname()[1], flush=True)
+    deadline = time.monotonic() + args.wait_seconds
+    while not os.path.exists(args.go_file):
+        if time.monotonic() > deadline:
+            print("ERROR no %s after %g s" % (args.go_file, args.wait_seconds), flush=True)
+            return 1
+        time.sleep(0.05)
+    t0 = time.monotonic()
+
+    def ms():
+        return int((time.monotonic() - t0) * 1000)
+
+    try:
+        print("second %s" % http_get(s), flush=True)
+    except ConnectionResetError:
+        print("reset after %d ms" % ms(), flush=True)
+    except socket.timeout:
+        print("timeout after %d ms" % ms(), flush=True)
+    except EOFError:
+        print("closed after %d ms" % ms(), flush=True)
+    except OSError as e:
+        print("ERROR second request after %d ms: %r" % (ms(), e), flush=True)
+        return 1
+    finally:
+        s.close()
+    return 0
 
 
 def main():
@@ -313,6 +403,11 @@ def main():
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=1.0)
     ap.add_argument("--payload", default="hello")
+    ap.add_argument("--same-socket", action="store_true",
+                    help="--udp-query: send every query from one socket")
+    ap.add_argument("--hold", nargs=2, metavar=("HOST", "PORT"))
+    ap.add_argument("--go-file", help="--hold: send the second request once this file exists")
+    ap.add_argument("--wait-seconds", type=float, default=30.0)
     args = ap.parse_args()
 
     if args.expect_sha256 is not None:
@@ -320,6 +415,10 @@ def main():
         return 0
     if args.udp_query:
         return udp_query(args)
+    if args.hold:
+        if not args.go_file:
+            ap.error("--hold needs --go-file")
+        return hold(args)
     try:
         args.tcp = [int(p) for p in args.tcp.split(",") if p]
     except ValueError:

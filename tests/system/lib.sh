@@ -528,3 +528,211 @@ http_many() {
 udp_many() {
   in_ns client "$PYTHON" "$SYS_DIR/backend.py" --udp-query "$1" "$2" --count "$3" --timeout 1
 }
+
+# --- L4 checks shared by test_l4.sh and test_l4_flows.sh -------------------------------------
+
+L4_BACKENDS=(be1 be2 be3)
+
+# count_of FILE LINE: how many lines of FILE are exactly LINE.
+count_of() { grep -cxF -- "$2" "$1"; }
+
+# distinct_backends FILE MIN: lines naming at least MIN different backends ("beN ...").
+distinct_backends() {
+  local n
+  n=$(grep -oE '^be[1-3]\b' "$1" | sort -u | grep -c .)
+  echo "# backends that answered: $(grep -oE '^be[1-3]\b' "$1" | sort | uniq -c | tr -s ' \n' ' ')"
+  ((n >= $2)) || {
+    echo "$n different backend(s) answered, expected at least $2"
+    return 1
+  }
+}
+
+# all_lines_are FILE WANT: FILE is not empty and every line is WANT.
+all_lines_are() {
+  local other
+  [[ -s $1 ]] || {
+    echo "no answers"
+    return 1
+  }
+  other=$(grep -vxF -- "$2" "$1" | sort | uniq -c | tr -s ' \n' ' ')
+  [[ -z $other ]] || {
+    echo "expected only '$2', also got: $other"
+    return 1
+  }
+}
+
+# get_many NAME COUNT URL [CURL_ARGS...]: http_many into $T_TMP/NAME.out (one line per request).
+get_many() {
+  local name=$1 rc
+  shift
+  http_many "$@" >"$T_TMP/$name.out"
+  rc=$?
+  tail -n 3 "$T_TMP/$name.out"
+  return "$rc"
+}
+
+# never_from NAME BE: no line of $T_TMP/NAME.out came from BE, and both others answered.
+never_from() {
+  local n
+  n=$(count_of "$T_TMP/$1.out" "$2")
+  ((n == 0)) || {
+    echo "$n of the new connections went to $2 (it must get none)"
+    return 1
+  }
+  distinct_backends "$T_TMP/$1.out" 2
+}
+
+# download_intact NAME BYTES URL [CURL_ARGS...]: GET URL (a backend.py /download of BYTES) from
+# the client; what arrives has the pattern's sha256.
+download_intact() {
+  local name=$1 bytes=$2 url=$3 want got size
+  shift 3
+  want=$("$PYTHON" "$SYS_DIR/backend.py" --expect-sha256 "$bytes") || return 1
+  in_ns client curl -sS --fail --connect-timeout 2 --max-time 60 -o "$T_TMP/$name.bin" "$@" \
+    "$url" || return 1
+  got=$(sha256sum <"$T_TMP/$name.bin" | cut -d' ' -f1)
+  size=$(stat -c %s "$T_TMP/$name.bin")
+  rm -f "$T_TMP/$name.bin"
+  [[ $got == "$want" ]] || {
+    echo "$name: got $size bytes with sha256 $got, expected $bytes bytes with sha256 $want"
+    return 1
+  }
+}
+
+# reload_ok: SIGHUP; the reload must succeed (event=reload_ok).
+reload_ok() {
+  local line
+  line=$(portico_reload) || {
+    printf '%s\n' "$line"
+    return 1
+  }
+  printf '%s\n' "$line"
+  [[ $line == *"event=reload_ok"* ]] || {
+    echo "expected event=reload_ok, got: $line"
+    return 1
+  }
+}
+
+# Background downloads through Portico, by name: curl in the client namespace writes
+# $T_TMP/NAME.hdr (response headers), NAME.bin (body) and NAME.err; bounded by --max-time 60.
+declare -gA SLOW_PID=() SLOW_BE=() SLOW_PEER=() SLOW_BYTES=() SLOW_RC=()
+
+# slow_start NAME BYTES RATE HOST [CURL_ARGS...]: GET http://HOST/download?bytes=BYTES&rate=RATE
+# (HOST may be [v6]) in the background; waits at most 5 s for the response headers and sets
+# SLOW_BE[NAME] to the backend that serves it (header X-Backend) and SLOW_PEER[NAME] to the
+# address and port it sees the connection come from ("ADDR PORT", header X-Peer).
+slow_start() {
+  local name=$1 bytes=$2 rate=$3 host=$4
+  shift 4
+  rm -f "$T_TMP/$name".{hdr,bin,err}
+  ip netns exec "$P-client" curl -sS -g --fail --connect-timeout 2 --max-time 60 \
+    -D "$T_TMP/$name.hdr" -o "$T_TMP/$name.bin" "$@" \
+    "http://$host/download?bytes=$bytes&rate=$rate" </dev/null 2>"$T_TMP/$name.err" &
+  SLOW_PID[$name]=$!
+  SLOW_BYTES[$name]=$bytes
+  BG_PIDS+=("${SLOW_PID[$name]}")
+  wait_until 5 grep -qi '^x-backend:' "$T_TMP/$name.hdr" 2>/dev/null || {
+    cat "$T_TMP/$name.err"
+    echo "no response headers for download $name within 5 s"
+    return 1
+  }
+  SLOW_BE[$name]=$(awk 'tolower($1) == "x-backend:" {print $2}' "$T_TMP/$name.hdr" | tr -d '\r')
+  SLOW_PEER[$name]=$(awk 'tolower($1) == "x-peer:" {print $2, $3}' "$T_TMP/$name.hdr" |
+    tr -d '\r')
+  echo "# download $name served by ${SLOW_BE[$name]}"
+}
+
+# slow_running NAME: the download is still going (a check across a change proves nothing
+# otherwise).
+slow_running() {
+  alive "${SLOW_PID[$1]:-}" || {
+    cat "$T_TMP/$1.err" 2>/dev/null
+    echo "download $1 is not running (any more)"
+    return 1
+  }
+}
+
+# slow_wait NAME TIMEOUT: wait at most TIMEOUT s for the download to end; sets SLOW_RC[NAME]
+# to curl's exit status. Fails if it is still running.
+slow_wait() {
+  local name=$1 pid=${SLOW_PID[$1]:-} i
+  [[ -n $pid ]] || {
+    echo "download $name was not started"
+    return 1
+  }
+  for ((i = 0; i < $2 * 10; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  alive "$pid" && {
+    echo "download $name still running after $2 s"
+    return 1
+  }
+  wait "$pid"
+  SLOW_RC[$name]=$?
+  return 0
+}
+
+# slow_intact NAME [TIMEOUT]: the download ends (within TIMEOUT s, default 60) with curl exit 0
+# and is byte-identical to the pattern.
+slow_intact() {
+  local name=$1 want got
+  slow_wait "$name" "${2:-60}" || return 1
+  ((${SLOW_RC[$name]} == 0)) || {
+    cat "$T_TMP/$name.err"
+    echo "download $name: curl exit status ${SLOW_RC[$name]}"
+    return 1
+  }
+  want=$("$PYTHON" "$SYS_DIR/backend.py" --expect-sha256 "${SLOW_BYTES[$name]}")
+  got=$(sha256sum <"$T_TMP/$name.bin" | cut -d' ' -f1)
+  [[ $got == "$want" ]] || {
+    echo "download $name: $(stat -c %s "$T_TMP/$name.bin") bytes with sha256 $got," \
+      "expected ${SLOW_BYTES[$name]} bytes with sha256 $want"
+    return 1
+  }
+}
+
+# edit_endpoints TEMPLATE OUT BE=STATE...: write OUT, a copy of TEMPLATE where the endpoint line
+# of each BE (by its address) in the EndpointSlices named web-v4 and web-v6 is removed
+# (STATE "absent"), ready (STATE "ready") or serving-terminating (STATE "terminating":
+# ready false, serving true, terminating true). Every BE must be found in both slices.
+edit_endpoints() {
+  local template=$1 out=$2 arg be
+  shift 2
+  local specs=()
+  for arg in "$@"; do
+    be=${arg%%=*}
+    specs+=("${TB_ADDR4[$be]}=${arg#*=}" "${TB_ADDR6[$be]}=${arg#*=}")
+  done
+  "$PYTHON" - "$template" "$out" "${specs[@]}" <<'PY'
+import sys
+template, out, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+conditions = {
+    "ready": "{ready: true}",
+    "terminating": "{ready: false, serving: true, terminating: true}",
+}
+docs = open(template).read().split("\n---\n")
+for spec in specs:
+    addr, state = spec.split("=")
+    if state not in conditions and state != "absent":
+        sys.exit("unknown endpoint state %r" % state)
+    found = 0
+    for i, doc in enumerate(docs):
+        lines = doc.split("\n")
+        if "kind: EndpointSlice" not in lines or not (
+                "  name: web-v4" in lines or "  name: web-v6" in lines):
+            continue
+        kept = []
+        for l in lines:
+            if '"%s"' % addr in l:
+                found += 1
+                if state == "absent":
+                    continue
+                l = '  - {addresses: ["%s"], conditions: %s}' % (addr, conditions[state])
+            kept.append(l)
+        docs[i] = "\n".join(kept)
+    if found != 1:
+        sys.exit("endpoint %s found %d times in the web slices, expected once" % (addr, found))
+open(out, "w").write("\n---\n".join(docs))
+PY
+}

@@ -98,9 +98,6 @@ echo "# $STATS0"
 
 # --- helpers ---------------------------------------------------------------------------------
 
-# count_of FILE LINE: how many lines of FILE are exactly LINE.
-count_of() { grep -cxF -- "$2" "$1"; }
-
 # shares_between FILE TOTAL MIN_PCT MAX_PCT: each backend answered MIN..MAX % of TOTAL.
 shares_between() {
   local file=$1 total=$2 lo=$3 hi=$4 be n bad=0 line=""
@@ -114,41 +111,6 @@ shares_between() {
     echo "shares $line(of $total): each should be ${lo}-${hi}%"
     return 1
   }
-}
-
-# distinct_backends FILE MIN: lines naming at least MIN different backends ("beN ...").
-distinct_backends() {
-  local n
-  n=$(grep -oE '^be[1-3]\b' "$1" | sort -u | grep -c .)
-  echo "# backends that answered: $(grep -oE '^be[1-3]\b' "$1" | sort | uniq -c | tr -s ' \n' ' ')"
-  ((n >= $2)) || {
-    echo "$n different backend(s) answered, expected at least $2"
-    return 1
-  }
-}
-
-# all_lines_are FILE WANT: FILE is not empty and every line is WANT.
-all_lines_are() {
-  local other
-  [[ -s $1 ]] || {
-    echo "no answers"
-    return 1
-  }
-  other=$(grep -vxF -- "$2" "$1" | sort | uniq -c | tr -s ' \n' ' ')
-  [[ -z $other ]] || {
-    echo "expected only '$2', also got: $other"
-    return 1
-  }
-}
-
-# get_many NAME COUNT URL [CURL_ARGS...]: http_many into $T_TMP/NAME.out (one line per request).
-get_many() {
-  local name=$1
-  shift
-  http_many "$@" >"$T_TMP/$name.out"
-  local rc=$?
-  tail -n 3 "$T_TMP/$name.out"
-  return "$rc"
 }
 
 # --- (a, b) full NAT, IPv4 -------------------------------------------------------------------
@@ -282,22 +244,6 @@ check no_endpoints_connection_refused refused_fast "http://$EMPTY4/"
 
 # --- (g) large downloads ---------------------------------------------------------------------
 
-# download_intact NAME BYTES URL [CURL_ARGS...]: GET URL (a backend.py /download of BYTES) from
-# the client; what arrives has the pattern's sha256.
-download_intact() {
-  local name=$1 bytes=$2 url=$3 want got size
-  shift 3
-  want=$("$PYTHON" "$SYS_DIR/backend.py" --expect-sha256 "$bytes") || return 1
-  in_ns client curl -sS --fail --connect-timeout 2 --max-time 60 -o "$T_TMP/$name.bin" "$@" \
-    "$url" || return 1
-  got=$(sha256sum <"$T_TMP/$name.bin" | cut -d' ' -f1)
-  size=$(stat -c %s "$T_TMP/$name.bin")
-  rm -f "$T_TMP/$name.bin"
-  [[ $got == "$want" ]] || {
-    echo "$name: got $size bytes with sha256 $got, expected $bytes bytes with sha256 $want"
-    return 1
-  }
-}
 check nat4_download_50MB_intact download_intact big4 52428800 \
   "http://$WEB4/download?bytes=52428800"
 check nat6_download_10MB_intact download_intact big6 10485760 \
@@ -305,124 +251,32 @@ check nat6_download_10MB_intact download_intact big6 10485760 \
 
 # --- (h) a long transfer survives a reload that removes another endpoint ---------------------
 
-SLOW_BYTES=8000000 # at 1 MB/s: 8 s
-SLOW_PID=""
-SLOW_BE=""
-slow_download_start() {
-  ip netns exec "$P-client" curl -sS --fail --connect-timeout 2 --max-time 60 \
-    -D "$T_TMP/slow.hdr" -o "$T_TMP/slow.bin" \
-    "http://$WEB4/download?bytes=$SLOW_BYTES&rate=1000000" </dev/null 2>"$T_TMP/slow.err" &
-  SLOW_PID=$!
-  BG_PIDS+=("$SLOW_PID")
-  wait_until 5 grep -qi '^x-backend:' "$T_TMP/slow.hdr" 2>/dev/null || {
-    cat "$T_TMP/slow.err"
-    echo "no response headers for the slow download within 5 s"
-    return 1
-  }
-  SLOW_BE=$(awk 'tolower($1) == "x-backend:" {print $2}' "$T_TMP/slow.hdr" | tr -d '\r')
-  echo "# slow download served by $SLOW_BE"
-}
-check slow_download_started slow_download_start
+# 8 MB at 1 MB/s: 8 s, long enough to span the reload and the new connections below.
+check slow_download_started slow_start slow 8000000 1000000 "$WEB4"
 
 # Remove a backend that is not serving the slow download.
 REMOVED=""
 for be in "${BACKENDS[@]}"; do
-  [[ $be == "$SLOW_BE" ]] || {
+  [[ $be == "${SLOW_BE[slow]:-}" ]] || {
     REMOVED=$be
     break
   }
 done
 echo "# removing $REMOVED from the web EndpointSlices"
 
-# remove_web_endpoint BE: delete BE's endpoint lines from the web-v4 and web-v6 slices of $CONF.
-remove_web_endpoint() {
-  "$PYTHON" - "$CONF" "${TB_ADDR4[$1]}" "${TB_ADDR6[$1]}" <<'PY'
-import sys
-path, a4, a6 = sys.argv[1:4]
-docs = open(path).read().split("\n---\n")
-removed = 0
-for i, doc in enumerate(docs):
-    lines = doc.split("\n")
-    for slice_name, addr in (("web-v4", a4), ("web-v6", a6)):
-        if "kind: EndpointSlice" in lines and "  name: " + slice_name in lines:
-            kept = [l for l in lines if '"%s"' % addr not in l]
-            removed += len(lines) - len(kept)
-            docs[i] = "\n".join(kept)
-if removed != 2:
-    sys.exit("expected to remove 2 endpoint lines (%s, %s), removed %d" % (a4, a6, removed))
-open(path, "w").write("\n---\n".join(docs))
-PY
-}
-
-reload_ok() {
-  local line
-  line=$(portico_reload) || {
-    printf '%s\n' "$line"
-    return 1
-  }
-  printf '%s\n' "$line"
-  [[ $line == *"event=reload_ok"* ]] || {
-    echo "expected event=reload_ok, got: $line"
-    return 1
-  }
-}
-
-slow_still_running() {
-  alive "$SLOW_PID" || {
-    cat "$T_TMP/slow.err"
-    echo "the slow download was already over at the reload (the check would prove nothing)"
-    return 1
-  }
-}
-
-check edit_config_remove_endpoint remove_web_endpoint "$REMOVED"
+check edit_config_remove_endpoint edit_endpoints "$SYS_DIR/configs/l4.yaml" "$CONF" \
+  "$REMOVED=absent"
 check edited_config_valid "$PORTICO" check --config "$CONF"
 check reload_removed_endpoint reload_ok
-check slow_download_running_across_reload slow_still_running
+check slow_download_running_across_reload slow_running slow
 
-# never_from NAME BE: no line of $T_TMP/NAME.out came from BE, and both others answered.
-never_from() {
-  local n
-  n=$(count_of "$T_TMP/$1.out" "$2")
-  ((n == 0)) || {
-    echo "$n of the new connections went to $2, removed from the EndpointSlices"
-    return 1
-  }
-  distinct_backends "$T_TMP/$1.out" 2
-}
 check nat4_30_connections_after_reload get_many after4 30 "http://$WEB4/"
 check nat4_removed_endpoint_gets_no_new_connections never_from after4 "$REMOVED"
 check nat6_10_connections_after_reload get_many after6 10 "http://[$WEB6]/" -g
 check nat6_removed_endpoint_gets_no_new_connections never_from after6 "$REMOVED"
 
-# slow_download_intact: the slow download (bounded by curl's --max-time 60) ends well and is
-# byte-identical.
-slow_download_intact() {
-  local i rc want got
-  [[ -n $SLOW_PID ]] || {
-    echo "no slow download was started"
-    return 1
-  }
-  for ((i = 0; i < 700; i++)); do
-    alive "$SLOW_PID" || break
-    sleep 0.1
-  done
-  wait "$SLOW_PID"
-  rc=$?
-  ((rc == 0)) || {
-    cat "$T_TMP/slow.err"
-    echo "slow download: curl exit status $rc"
-    return 1
-  }
-  want=$("$PYTHON" "$SYS_DIR/backend.py" --expect-sha256 "$SLOW_BYTES")
-  got=$(sha256sum <"$T_TMP/slow.bin" | cut -d' ' -f1)
-  [[ $got == "$want" ]] || {
-    echo "slow download: $(stat -c %s "$T_TMP/slow.bin") bytes with sha256 $got," \
-      "expected $SLOW_BYTES bytes with sha256 $want"
-    return 1
-  }
-}
-check slow_download_survives_reload slow_download_intact
+# The slow download (bounded by curl's --max-time 60) ends well and is byte-identical.
+check slow_download_survives_reload slow_intact slow 70
 
 # --- the end ---------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
   const uint32_t m = node.load_balancer.maglev_table_size;
   std::set<std::string> maglev_keys;
   std::map<std::pair<config::IpAddress, int>, bool> hops_used;
+  std::set<std::string> used_ids;
   for (const L4ServicePort& sp : services.ports) {
     nf::lb::Service svc;
     svc.vip = addr_of(sp.vip);
@@ -79,6 +80,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
       auto [it, inserted] = ids.backend_ids.try_emplace(id_key, ids.next_backend_id);
       if (inserted) ++ids.next_backend_id;
       b.id = it->second;
+      used_ids.insert(id_key);
       backends.push_back(b);
       // Keyed by address, so a Service's ports (same endpoints, other target ports) send a
       // client to the same endpoint; the port joins the key only if the address repeats.
@@ -94,6 +96,9 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
     tables.add_service(svc, backends, table, maglev_key);
     out.backends += backends.size();
   }
+  // Ids of backends that left are forgotten: the map follows the endpoints instead of growing
+  // with every pod that ever existed. Ids are never reused (next_backend_id only grows).
+  std::erase_if(ids.backend_ids, [&](const auto& kv) { return used_ids.count(kv.first) == 0; });
   out.service_ports = services.ports.size();
   out.maglev_tables = maglev_keys.size();
 

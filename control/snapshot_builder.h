@@ -8,6 +8,8 @@
 // hop (NeighborManager) and a stable id. Backend ids are kept in the L4Ids across builds, keyed
 // by (VIP, protocol, port, backend address, backend port), so a flow recorded against a backend
 // still finds it after a reload, and no longer finds it once that backend left the service.
+// Ids of backends that left are forgotten (one that returns gets a new id); ids are never
+// reused.
 #pragma once
 
 #include <cstdint>

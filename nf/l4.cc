@@ -48,6 +48,7 @@ struct V4 {
   static constexpr uint16_t kEncapLen = 20;
   static constexpr ForwardKind kEncapKind = ForwardKind::kToBackendIpip4;
   static constexpr DropReason kIcmpMalformed = DropReason::kIcmpMalformed;
+  static constexpr DropReason kIcmpBadChecksum = DropReason::kIcmpBadChecksum;
 };
 
 struct V6 {
@@ -59,6 +60,7 @@ struct V6 {
   static constexpr uint16_t kEncapLen = 40;
   static constexpr ForwardKind kEncapKind = ForwardKind::kToBackendIpip6;
   static constexpr DropReason kIcmpMalformed = DropReason::kIcmpv6Malformed;
+  static constexpr DropReason kIcmpBadChecksum = DropReason::kIcmpv6BadChecksum;
 };
 
 // The datagram being handled: its IP header, the header after it, and their lengths.
@@ -558,6 +560,14 @@ Outcome icmp_error(uint8_t* frame, uint16_t* len, uint16_t headroom, const Datag
   }
   if (in_proto != ipproto::kProtoTcp && in_proto != ipproto::kProtoUdp) {
     return drop(DropReason::kIcmpNoFlow);
+  }
+  {
+    // Verified before it is translated: a recomputed checksum would launder a corrupt error.
+    uint64_t sum = 0;
+    if constexpr (F::kV6) {
+      sum = csum::add_ipv6_pseudo_header(0, d.ip, d.l4_len, ipv6::kProtoIcmpv6);
+    }
+    if (!csum::verify(csum::add(sum, d.l4, d.l4_len))) return drop(F::kIcmpBadChecksum);
   }
   if (ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
   const uint8_t* const inner_l4 = inner + inner_hlen;

@@ -3,7 +3,7 @@
 // (order, ports, terminating, next hops), Maglev tables (terminating endpoints get no slot,
 // services with the same endpoints share one), SNAT and interface addresses, warnings for
 // endpoints no route reaches, and backend ids across builds (kept while the backend stays,
-// and, the key map persisting, the same again when it comes back; new backends get new ids).
+// forgotten when it leaves, so one that comes back gets a new id; new ids are never reused).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -399,12 +399,22 @@ TEST(SnapshotL4, BackendIdsAcrossBuilds) {
       << "flows recorded against it find no backend";
   EXPECT_NE(third->lb.backend_by_id(ids1.at("198.51.100.21:8080")), nullptr);
 
-  // It comes back: the key map persists, so it has its old id again (snapshot_builder.h:
-  // "keyed by (VIP, protocol, port, backend address, backend port)").
+  // It comes back: its id was forgotten when it left (the map must not grow with endpoint
+  // churn), so it gets a new one, never used before; the others keep theirs.
   const auto fourth = b.build(all);
   const auto* http4 = find(fourth->lb, "203.0.113.20", 6, 80);
   ASSERT_TRUE(http4);
-  EXPECT_EQ(ids_of(fourth->lb, *http4), ids1);
+  const auto ids4 = ids_of(fourth->lb, *http4);
+  ASSERT_EQ(ids4.size(), ids1.size());
+  uint32_t max4 = 0;
+  for (const auto& [key, id] : ids1) {
+    max4 = std::max(max4, ids4.at(key));
+    if (key == "198.51.100.22:8080") {
+      EXPECT_GT(ids4.at(key), max1) << key;
+    } else {
+      EXPECT_EQ(ids4.at(key), id) << key;
+    }
+  }
 
   // A new endpoint gets a new id, never one used before.
   auto more = kWebEndpoints;
@@ -414,8 +424,8 @@ TEST(SnapshotL4, BackendIdsAcrossBuilds) {
   ASSERT_TRUE(http5);
   const auto ids5 = ids_of(fifth->lb, *http5);
   ASSERT_EQ(ids5.size(), 6u);
-  EXPECT_GT(ids5.at("198.51.100.24:8080"), max1);
-  for (const auto& [key, id] : ids1) EXPECT_EQ(ids5.at(key), id) << key;
+  EXPECT_GT(ids5.at("198.51.100.24:8080"), max4);
+  for (const auto& [key, id] : ids4) EXPECT_EQ(ids5.at(key), id) << key;
 
   // A terminating endpoint keeps its id (it is the same backend, draining).
   auto draining = kWebEndpoints;
@@ -424,8 +434,8 @@ TEST(SnapshotL4, BackendIdsAcrossBuilds) {
   const auto sixth = b.build(yaml(draining));
   const auto* http6 = find(sixth->lb, "203.0.113.20", 6, 80);
   ASSERT_TRUE(http6);
-  EXPECT_EQ(ids_of(sixth->lb, *http6), ids1);
-  EXPECT_EQ(sixth->lb.backend_by_id(ids1.at("198.51.100.21:8080"))->terminating, 1);
+  EXPECT_EQ(ids_of(sixth->lb, *http6), ids4);
+  EXPECT_EQ(sixth->lb.backend_by_id(ids4.at("198.51.100.21:8080"))->terminating, 1);
 }
 
 TEST(SnapshotL4, NextHopsFreedWhenNoBackendUsesThem) {

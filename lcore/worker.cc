@@ -124,28 +124,28 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
   uint32_t forward_kinds[kForwardKinds] = {};
 
   nf::L4Context* l4 = nullptr;
-  uint32_t hashes[kBurst];
-  bool hashed[kBurst];
+  nf::FlowHint hints[kBurst];
   if (w.conns != nullptr) {
     l4 = &w.l4;
     l4->tables = &snap.lb;
     l4->generation = static_cast<uint32_t>(snap.generation);
     l4->now = rte_rdtsc();
     l4->handoff_hops = 0;
-    // Prefetch the connection table for the whole burst: bucket heads first, then the records
-    // they point to, so that the per-packet lookups below mostly hit the cache.
+    l4->new_flows_hinted = 0;
+    // The memory the burst will need, fetched for all its frames before any is handled, in
+    // dependency order: the headers; the connection table's home buckets; then the records
+    // the buckets point to (or, for new full-NAT flows, their reply tuples' buckets).
+    for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     for (uint16_t i = 0; i < n; ++i) {
-      hashed[i] =
-          nf::flow_hash(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len, &hashes[i]);
-      if (hashed[i]) w.conns->prefetch_bucket(hashes[i]);
+      nf::flow_hint(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len, &hints[i]);
+      if (hints[i].l4_offset != 0) w.conns->prefetch_bucket(hints[i].hash);
     }
     for (uint16_t i = 0; i < n; ++i) {
-      if (hashed[i]) w.conns->prefetch_record(hashes[i]);
+      nf::flow_prefetch(rte_pktmbuf_mtod(pkts[i], const uint8_t*), &hints[i], *l4);
     }
   }
 
   for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
     if (unlikely(m->nb_segs != 1)) {
       // Pools are sized so a frame up to the MTU fits one segment; chained frames only come
@@ -159,8 +159,7 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
     const uint16_t headroom = rte_pktmbuf_headroom(m);
     uint8_t hops = 0;
     if (l4 != nullptr) {
-      l4->pkt_hash_valid = hashed[i];
-      l4->pkt_hash = hashes[i];
+      l4->hint = hints[i];
       if (from_handoff) {
         hops = static_cast<uint8_t>(m->hash.usr);
         l4->handoff_hops = hops;
@@ -218,6 +217,7 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
   if (n_handoffs != 0) send_handoffs(w, handoffs, handoff_to, n_handoffs);
 
   if (l4 != nullptr) {
+    l4->hint = {};  // about frames of this burst only
     for (int k = 0; k < kForwardKinds; ++k) {
       if (forward_kinds[k] != 0) w.counters.forwarded[k].add(forward_kinds[k]);
     }

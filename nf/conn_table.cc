@@ -1,17 +1,19 @@
-// ConnTable: a worker's connection records and the chained hash over their tuples.
+// ConnTable: a worker's connection records and the bucketed hash over their tuples.
 //
 // Construction and destruction run on the control thread; everything else on the one worker
 // lcore that owns the table, without allocation, locks, syscalls or exceptions.
 //
-// Layout. `conns_` is one 64-byte aligned array of `capacity_` 128-byte records. `buckets_` is a
-// power-of-two array (>= 2 * capacity, so chains stay short) of chain heads. A link names one
-// tuple of one record: (record index << 1 | dir) + 1, dir 0 = orig, 1 = reply, 0 = end of chain.
-// A record's next_[dir] continues the chain its `dir` tuple is on, so a record sits on up to two
-// chains. New tuples go to the head of their chain. Free records are kept on a singly linked
-// list through next_[0] (index + 1, 0 = none), so insert and erase are O(1).
+// Layout (conn_table.h has the why). `conns_` is one array of `capacity_` 128-byte records,
+// `buckets_` an array of 64-byte buckets, `free_` a stack of the indices of free records. A
+// bucket slot names one tuple of one record: index << 1 | dir (0 = orig, 1 = reply), with the
+// tuple's 16-bit signature beside it (0 = empty). The home bucket of a hash is
+// hash * n_buckets >> 32 (its high bits, any bucket count); the signature is its low 16 bits.
 //
-// Unlinking needs the tuple's bucket, which is recomputed from the tuple (one CRC32-C over 40
-// bytes) rather than stored: a record has no room for two more hashes.
+// Insert: the first empty slot from the home bucket on; every full bucket passed counts the
+// tuple in its overflow count. Lookup: the signature's slots of the home bucket, then of the
+// next bucket while the one before has a non-zero overflow count. Erase: the same walk, which
+// takes the count back. Unlinking recomputes the tuple's hash from the record (two CRC32-C
+// instructions for IPv4) rather than storing where the tuple went.
 //
 // Expiry. A record is live while state != kFree. It has expired when now - last_seen exceeds the
 // timeout of its state; expired records keep matching nothing: find() and contains() free them
@@ -19,8 +21,6 @@
 // and insert() into a full table sweeps at most kReclaimBudget records before giving up.
 
 #include "nf/conn_table.h"
-
-#include <rte_hash_crc.h>
 
 #include <sys/mman.h>
 
@@ -34,16 +34,9 @@ namespace {
 
 // Records examined by the reclaim of an insert into a full table.
 constexpr uint32_t kReclaimBudget = 64;
-// Largest capacity: links hold (index << 1 | 1) + 1 in 32 bits and the bucket count
-// (2 * capacity rounded up to a power of two) must fit in 32 bits.
+// Largest capacity: slots hold index << 1 | dir in 32 bits.
 constexpr uint32_t kMaxCapacity = 1u << 30;
 constexpr size_t kAlign = 64;
-
-constexpr uint32_t make_link(uint32_t index, ConnDir dir) {
-  return ((index << 1) | static_cast<uint32_t>(dir)) + 1;
-}
-constexpr uint32_t link_index(uint32_t link) { return (link - 1) >> 1; }
-constexpr ConnDir link_dir(uint32_t link) { return static_cast<ConnDir>((link - 1) & 1); }
 
 // Large arrays are 2 MiB aligned and marked for transparent huge pages: a lookup in a table of
 // a million records otherwise costs a page walk (a TLB miss) on top of its cache miss.
@@ -58,33 +51,57 @@ void* aligned_array(size_t bytes) {
   return p;
 }
 
-const FlowTuple& tuple_of(const Conn& c, ConnDir dir) {
-  return dir == ConnDir::kOrig ? c.orig : c.reply;
+}  // namespace
+
+void Conn::set_side(ConnDir d, const uint8_t* src_addr, const uint8_t* dst_addr, uint16_t sport_,
+                    uint16_t dport_) {
+  Side& s = side[static_cast<int>(d)];
+  if (v6) {
+    std::memcpy(addr6[static_cast<int>(d)][0], src_addr, 16);
+    std::memcpy(addr6[static_cast<int>(d)][1], dst_addr, 16);
+    s.src4 = s.dst4 = 0;
+  } else {
+    std::memcpy(&s.src4, src_addr, 4);
+    std::memcpy(&s.dst4, dst_addr, 4);
+  }
+  s.sport = sport_;
+  s.dport = dport_;
 }
 
-}  // namespace
+FlowTuple Conn::tuple(ConnDir d) const {
+  FlowTuple t{};
+  const size_t n = v6 ? 16 : 4;
+  std::memcpy(t.src, src(d), n);
+  std::memcpy(t.dst, dst(d), n);
+  t.sport = sport(d);
+  t.dport = dport(d);
+  t.proto = proto;
+  t.v6 = v6;
+  return t;
+}
 
 ConnTable::ConnTable(uint32_t capacity, const Timeouts& timeouts) {
   if (capacity == 0) capacity = 1;
   if (capacity > kMaxCapacity) throw std::bad_alloc();
   capacity_ = capacity;
-  uint32_t buckets = 1;
-  while (buckets < 2 * capacity) buckets <<= 1;
-  bucket_mask_ = buckets - 1;
+  // 2 * capacity tuples in 8-slot buckets at most half full.
+  n_buckets_ = (capacity + 1) / 2;
 
   conns_ = static_cast<Conn*>(aligned_array(size_t{capacity} * sizeof(Conn)));
   try {
-    buckets_ = static_cast<uint32_t*>(aligned_array(size_t{buckets} * sizeof(uint32_t)));
+    buckets_ = static_cast<Bucket*>(aligned_array(size_t{n_buckets_} * sizeof(Bucket)));
+    free_ = static_cast<uint32_t*>(aligned_array(size_t{capacity} * sizeof(uint32_t)));
   } catch (...) {
     std::free(conns_);
+    std::free(buckets_);
     throw;
   }
-  std::memset(buckets_, 0, size_t{buckets} * sizeof(uint32_t));
+  std::memset(static_cast<void*>(buckets_), 0, size_t{n_buckets_} * sizeof(Bucket));
   for (uint32_t i = 0; i < capacity; ++i) {
-    Conn* c = new (&conns_[i]) Conn{};
-    c->next_[0] = i + 1 < capacity ? i + 2 : 0;
+    new (&conns_[i]) Conn{};
+    free_[i] = capacity - 1 - i;  // records are handed out from index 0 up
   }
-  free_head_ = 1;
+  free_top_ = capacity;
 
   timeout_[static_cast<int>(ConnState::kFree)] = 0;
   timeout_[static_cast<int>(ConnState::kTcpSyn)] = timeouts.tcp_syn;
@@ -96,71 +113,84 @@ ConnTable::ConnTable(uint32_t capacity, const Timeouts& timeouts) {
 ConnTable::~ConnTable() {
   std::free(conns_);  // Conn is trivially destructible
   std::free(buckets_);
+  std::free(free_);
 }
 
-// The record whose live-or-not tuple equals t, and which of its tuples matched; no expiry check.
-Conn* ConnTable::match(const FlowTuple& t, uint32_t hash, ConnDir* dir) {
-  for (uint32_t link = buckets_[hash & bucket_mask_]; link != 0;) {
-    Conn& c = conns_[link_index(link)];
-    const ConnDir d = link_dir(link);
-    if (tuple_of(c, d) == t) {
-      *dir = d;
-      return &c;
+// Puts the link to record `index`'s `dir` tuple into the first empty slot from its home bucket.
+bool ConnTable::place(uint32_t index, ConnDir dir, uint32_t hash) {
+  const uint32_t start = home(hash);
+  uint32_t b = start;
+  for (uint32_t probe = 0; probe <= kMaxProbe; ++probe, b = next(b)) {
+    Bucket& bk = buckets_[b];
+    const uint32_t empty = bk.match(0);
+    if (empty == 0) continue;
+    const uint32_t slot = Bucket::slot_of(empty);
+    bk.sig[slot] = sig(hash);
+    bk.link[slot] = index << 1 | static_cast<uint32_t>(dir);
+    if (probe != 0) {
+      ++displaced_;
+      for (uint32_t p = start; p != b; p = next(p)) ++buckets_[p].overflow;
     }
-    link = c.next_[static_cast<int>(d)];
+    return true;
   }
-  return nullptr;
+  return false;
 }
 
-Conn* ConnTable::find(const FlowTuple& t, uint32_t hash, uint64_t now, ConnDir* dir) {
-  ConnDir d;
-  Conn* c = match(t, hash, &d);
-  if (c == nullptr) return nullptr;
-  if (expired(*c, now)) {
-    erase(c);
-    return nullptr;
+// Removes the link to record `index`'s `dir` tuple from its bucket.
+void ConnTable::unlink(uint32_t index, ConnDir dir) {
+  const uint32_t hash = ConnTable::hash(conns_[index].tuple(dir));
+  const uint32_t target = index << 1 | static_cast<uint32_t>(dir);
+  const uint16_t s = sig(hash);
+  const uint32_t start = home(hash);
+  uint32_t b = start;
+  for (uint32_t probe = 0; probe <= kMaxProbe; ++probe, b = next(b)) {
+    Bucket& bk = buckets_[b];
+    for (uint32_t m = bk.match(s); m != 0; m &= m - 1) {
+      const uint32_t slot = Bucket::slot_of(m);
+      if (bk.link[slot] != target) continue;
+      bk.sig[slot] = 0;
+      bk.link[slot] = 0;
+      if (probe != 0) {
+        --displaced_;
+        for (uint32_t p = start; p != b; p = next(p)) --buckets_[p].overflow;
+      }
+      return;
+    }
   }
-  if (dir != nullptr) *dir = d;
-  return c;
-}
-
-bool ConnTable::contains(const FlowTuple& t, uint32_t hash, uint64_t now) {
-  return find(t, hash, now, nullptr) != nullptr;
+  assert(false && "tuple missing from its buckets");
 }
 
 Conn* ConnTable::insert(const FlowTuple& t, uint32_t hash, ConnState state, uint64_t now) {
   assert(state != ConnState::kFree && state < ConnState::kCount);
-  if (free_head_ == 0 && !reclaim(now)) return nullptr;
-  const uint32_t index = free_head_ - 1;
+  if (free_top_ == 0 && !reclaim(now)) return nullptr;
+  const uint32_t index = free_[free_top_ - 1];
+  if (!place(index, ConnDir::kOrig, hash)) return nullptr;
+  --free_top_;
   Conn& c = conns_[index];
-  free_head_ = c.next_[0];
-
-  c = Conn{};
-  c.orig = t;
+  // Only the first line for IPv4: the second is not touched (nor fetched) for it.
+  std::memset(static_cast<void*>(&c), 0, t.v6 ? sizeof(Conn) : offsetof(Conn, addr6));
+  c.proto = t.proto;
+  c.v6 = t.v6;
+  c.set_side(ConnDir::kOrig, t.src, t.dst, t.sport, t.dport);
   c.state = state;
   c.last_seen = now;
-  uint32_t& head = buckets_[hash & bucket_mask_];
-  c.next_[0] = head;
-  head = make_link(index, ConnDir::kOrig);
-  ++used_;
   return &c;
 }
 
 bool ConnTable::index_reply(Conn* c, const FlowTuple& t, uint32_t hash, uint64_t now) {
   assert(c->state != ConnState::kFree);
+  if (t.proto != c->proto || t.v6 != c->v6) return false;  // one protocol and family a record
   ConnDir d;
-  if (Conn* other = match(t, hash, &d); other != nullptr) {
+  if (Conn* other = match(key_of(t), hash, &d); other != nullptr) {
     if (other == c) return c->reply_indexed && d == ConnDir::kReply;  // already c's reply
     if (!expired(*other, now)) return false;
     erase(other);
   }
   const uint32_t index = static_cast<uint32_t>(c - conns_);
+  if (!place(index, ConnDir::kReply, hash)) return false;
   if (c->reply_indexed) unlink(index, ConnDir::kReply);
-  c->reply = t;
+  c->set_side(ConnDir::kReply, t.src, t.dst, t.sport, t.dport);
   c->reply_indexed = 1;
-  uint32_t& head = buckets_[hash & bucket_mask_];
-  c->next_[1] = head;
-  head = make_link(index, ConnDir::kReply);
   return true;
 }
 
@@ -171,22 +201,7 @@ void ConnTable::erase(Conn* c) {
   if (c->reply_indexed) unlink(index, ConnDir::kReply);
   c->state = ConnState::kFree;
   c->reply_indexed = 0;
-  c->next_[1] = 0;
-  c->next_[0] = free_head_;
-  free_head_ = index + 1;
-  --used_;
-}
-
-// Removes the link to record `index`'s `dir` tuple from its chain.
-void ConnTable::unlink(uint32_t index, ConnDir dir) {
-  const uint32_t target = make_link(index, dir);
-  uint32_t* slot = &buckets_[hash(tuple_of(conns_[index], dir)) & bucket_mask_];
-  while (*slot != target) {
-    assert(*slot != 0 && "tuple missing from its chain");
-    slot = &conns_[link_index(*slot)].next_[static_cast<int>(link_dir(*slot))];
-  }
-  *slot = conns_[index].next_[static_cast<int>(dir)];
-  conns_[index].next_[static_cast<int>(dir)] = 0;
+  free_[free_top_++] = index;
 }
 
 uint32_t ConnTable::expire(uint64_t now, uint32_t budget) {

@@ -87,6 +87,18 @@ struct L4Counters {
   uint32_t handoffs = 0;         // frames passed to the worker that owns their flow
 };
 
+// What a worker works out for each frame of a burst before it handles any of them, so that the
+// memory the frames will need is fetched while the others are handled (flow_hint() and
+// flow_prefetch(); lcore/worker.cc runs them over the whole burst).
+struct FlowHint {
+  uint32_t hash = 0;       // ConnTable hash of the frame's own tuple (valid if l4_offset != 0)
+  uint16_t snat_port = 0;  // a new full-NAT flow: the SNAT port it is expected to get, network
+                           // order, whose reply-tuple bucket was prefetched (0: none); only a
+                           // prediction: handling the frame takes ports as it would unhinted
+  uint8_t l4_offset = 0;   // TCP/UDP header offset in the frame; 0: not a TCP/UDP frame
+  uint8_t v6 = 0;
+};
+
 // Per-worker state the L4 path needs. The worker fills the pointers once, and `now`,
 // `generation` and `tables` once per burst.
 struct L4Context {
@@ -98,10 +110,18 @@ struct L4Context {
   uint64_t request_interval = 0;       // ticks between resolution requests for one next hop
   uint16_t worker = 0;                 // this worker's index and the number of workers: the
   uint16_t workers = 1;                // SNAT port p belongs to worker p % workers
-  uint16_t snat_next = 0;              // next SNAT port candidate of this worker
   uint8_t handoff_hops = 0;            // per packet: workers that already looked at it
-  bool pkt_hash_valid = false;         // per packet: pkt_hash is flow_hash() of this frame
-  uint32_t pkt_hash = 0;
+  FlowHint hint;                       // per packet: the frame's hint (l4_offset 0: none)
+  // Per burst, kept by flow_prefetch(): the new flows it saw so far and the backend each full-NAT
+  // one will take a SNAT port from (~0u: none), so that it predicts every flow's port.
+  static constexpr unsigned kMaxHinted = 32;
+  uint8_t new_flows_hinted = 0;
+  uint32_t hinted_backend[kMaxHinted] = {};
+  // SNAT port cursors, by backend id modulo kSnatCursors: each backend's flows take this
+  // worker's ports in turn, so a port comes back to a backend only after all the others did
+  // (and the flow that had it has most likely ended).
+  static constexpr unsigned kSnatCursors = 4096;
+  uint16_t snat_cursor[kSnatCursors] = {};
   // Per interface (NodeConfig order): the port's MAC (source of forwarded frames) and its MTU.
   rte_ether_addr port_mac[lb::Tables::kMaxInterfaces] = {};
   uint16_t mtu[lb::Tables::kMaxInterfaces] = {};
@@ -121,9 +141,16 @@ Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortCon
 Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
                      const PortContext& port, const AddressTable& addresses, L4Context* l4);
 
-// The ConnTable hash of a TCP/UDP frame's own tuple (what a lookup of that packet will hash),
-// for prefetching; false for anything else.
-bool flow_hash(const uint8_t* frame, uint16_t len, uint32_t* hash);
+// Burst preparation (workers, before handling the frames of a burst):
+// flow_hint() parses just enough of a frame to hash its TCP/UDP tuple (hint->l4_offset 0 for
+// anything else; it checks only that it reads inside the frame: handle_frame() does the real
+// checks). flow_prefetch(), once every frame's home bucket has been prefetched, prefetches the
+// frame's connection record, or, for what looks like a new flow, the free record it will take
+// and, in full-NAT mode, the bucket of its reply tuple (backend and SNAT port predicted as
+// handling the frames in order will choose them). Neither changes what handling does: a worker
+// resets new_flows_hinted before each burst.
+void flow_hint(const uint8_t* frame, uint16_t len, FlowHint* hint);
+void flow_prefetch(const uint8_t* frame, FlowHint* hint, L4Context& l4);
 
 // Resolution requests the control thread sends for a next hop (RFC 826 request; RFC 4861 NS to
 // the solicited-node multicast address, or unicast to `target` for a reachability probe).

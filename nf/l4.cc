@@ -8,7 +8,9 @@
 //   removed backend ends its TCP flows with a reset, its UDP flows are balanced again);
 //   new flow: Maglev over the service's endpoints (no endpoint: TCP reset / UDP drop), a
 //   connection record, and in full-NAT mode a SNAT port from this worker's share of the port
-//   space (p % workers == worker), checked free for that backend in the table;
+//   space (p % workers == worker), checked free for that backend in the table; a full-NAT TCP
+//   segment without SYN is not a new flow: the other workers are asked for its record in turn
+//   (handoff), and the last one resets it (DSR and IPIP take such flows up statelessly);
 //   then the rewrite of the Service's mode (Katran and IPVS do the same three):
 //   * nat: source -> SNAT address:port, destination -> backend:port, TTL - 1, checksums
 //     updated incrementally (RFC 1624); MACs -> next hop / our port;
@@ -25,6 +27,12 @@
 //
 // TCP state is what a balancer can see (conn_table.h): SYN, established once the client
 // acknowledges, closing after a FIN or RST; a SYN on a closing record starts a new flow.
+//
+// Cost. An established flow's packet costs one bucket line and one record line of the
+// connection table, which the worker prefetches for the whole burst (flow_hint(),
+// flow_prefetch() at the end of this file), and a few dozen instructions: the connection is
+// looked up before the service (a hit needs no service), and the NAT rewrite folds the address,
+// port and TTL changes into one delta per checksum (RFC 1624).
 #include <algorithm>
 #include <cstring>
 
@@ -95,38 +103,78 @@ inline size_t l4_checksum_offset(uint8_t proto) {
   return proto == ipproto::kProtoTcp ? tcp::kChecksum : udp::kChecksum;
 }
 
-// Rewrites addresses and ports of a datagram and updates every checksum covering them.
-// new_src/new_dst: F::kAddrLen bytes. dec_ttl: this is a routed hop (full NAT).
+// Rewrites addresses and ports of a datagram and updates every checksum covering them: the
+// changes are summed once into a delta (RFC 1624 eqn. 3 over 32-bit words, in memory order like
+// everything in csum::) and the delta applied to each checksum. new_src/new_dst: F::kAddrLen
+// bytes; new_ports: source port | destination port << 16, network order. dec_ttl: this is a
+// routed hop (full NAT); the caller has checked the TTL is above 1.
 template <class F>
 void translate(uint8_t* ip, uint8_t* l4hdr, uint8_t proto, const uint8_t* new_src,
-               uint16_t new_sport, const uint8_t* new_dst, uint16_t new_dport, bool dec_ttl) {
-  uint64_t d = csum::delta(ip + F::kSrc, new_src, F::kAddrLen) +
-               csum::delta(ip + F::kDst, new_dst, F::kAddrLen);
-  const uint64_t dports =
-      csum::delta16(load16(l4hdr), new_sport) + csum::delta16(load16(l4hdr + 2), new_dport);
+               const uint8_t* new_dst, uint32_t new_ports, bool dec_ttl) {
+  const uint64_t daddr = csum::delta(ip + F::kSrc, new_src, F::kAddrLen) +
+                         csum::delta(ip + F::kDst, new_dst, F::kAddrLen);
+  const uint64_t dl4 = daddr + static_cast<uint32_t>(~load32(l4hdr)) + new_ports;
   std::memcpy(ip + F::kSrc, new_src, F::kAddrLen);
   std::memcpy(ip + F::kDst, new_dst, F::kAddrLen);
-  store16(l4hdr, new_sport);
-  store16(l4hdr + 2, new_dport);
+  store32(l4hdr, new_ports);
   uint8_t* const check = l4hdr + l4_checksum_offset(proto);
   const uint16_t old_check = load16(check);
   if (proto == ipproto::kProtoTcp || F::kV6 || old_check != 0) {
-    uint16_t c = csum::apply(old_check, d + dports);
+    uint16_t c = csum::apply(old_check, dl4);
     if (proto == ipproto::kProtoUdp && c == 0) c = 0xffff;  // RFC 768: 0 means "none"
     store16(check, c);
   }
   if constexpr (!F::kV6) {
-    if (dec_ttl) {
-      const uint16_t old_word = load16(ip + ipv4::kTtl);
-      const uint8_t bytes[2] = {static_cast<uint8_t>(ip[ipv4::kTtl] - 1), ip[ipv4::kProtocol]};
-      const uint16_t new_word = load16(bytes);
-      store16(ip + ipv4::kTtl, new_word);
-      d += csum::delta16(old_word, new_word);
-    }
-    store16(ip + ipv4::kChecksum, csum::apply(load16(ip + ipv4::kChecksum), d));
+    // TTL is the first byte of its word; as loaded (memory order, little-endian) the word
+    // drops by exactly 1, whose one's complement delta is 0xfffe (RFC 1624).
+    const uint64_t dip = dec_ttl ? daddr + 0xfffe : daddr;
+    if (dec_ttl) --ip[ipv4::kTtl];
+    store16(ip + ipv4::kChecksum, csum::apply(load16(ip + ipv4::kChecksum), dip));
   } else {
     if (dec_ttl) --ip[ipv6::kHopLimit];
   }
+}
+
+// The addresses of one direction of a record, for a family known at compile time.
+template <class F>
+const uint8_t* conn_src(const Conn& c, ConnDir d) {
+  if constexpr (F::kV6) {
+    return c.addr6[static_cast<int>(d)][0];
+  } else {
+    return reinterpret_cast<const uint8_t*>(&c.side[static_cast<int>(d)].src4);
+  }
+}
+template <class F>
+const uint8_t* conn_dst(const Conn& c, ConnDir d) {
+  if constexpr (F::kV6) {
+    return c.addr6[static_cast<int>(d)][1];
+  } else {
+    return reinterpret_cast<const uint8_t*>(&c.side[static_cast<int>(d)].dst4);
+  }
+}
+// Ports of a direction as one word: source | destination << 16, or swapped (what a packet
+// going the other way carries).
+inline uint32_t conn_ports(const Conn& c, ConnDir d) {
+  uint32_t p;
+  std::memcpy(&p, &c.side[static_cast<int>(d)].sport, sizeof p);
+  return p;
+}
+inline uint32_t swapped(uint32_t ports) { return ports >> 16 | ports << 16; }
+
+// The connection-table key of a datagram's own tuple, read from its headers.
+template <class F>
+FlowKey packet_key(const uint8_t* ip, const uint8_t* l4hdr, uint8_t proto) {
+  FlowKey k;
+  k.ports = load32(l4hdr);
+  k.proto_v6 = static_cast<uint16_t>(proto | F::kV6 << 8);
+  if constexpr (F::kV6) {
+    static_assert(ipv6::kDst == ipv6::kSrc + 16);
+    k.addrs6 = ip + ipv6::kSrc;
+  } else {
+    static_assert(ipv4::kDst == ipv4::kSrc + 4);
+    std::memcpy(&k.addrs4, ip + ipv4::kSrc, sizeof k.addrs4);
+  }
+  return k;
 }
 
 template <class F>
@@ -153,7 +201,7 @@ bool next_hop_mac(L4Context& l4, uint16_t nexthop, uint8_t mac[6]) {
 
 // Prepends the tunnel header (RFC 2003 IPIP / RFC 2473 IPv6-in-IPv6) in the headroom.
 template <class F>
-Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::Addr& dst,
+Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const uint8_t* dst,
                     uint8_t out_port, const uint8_t mac[6], L4Context& l4, uint32_t flow_hash) {
   const lb::Addr* src = l4.tables->interface_address(out_port, F::kV6);
   if (src == nullptr) return drop(DropReason::kNoSourceAddress);
@@ -177,7 +225,7 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::
     outer[ipv6::kNextHeader] = ipproto::kProtoIpv6;
     outer[ipv6::kHopLimit] = ipv6::kReplyHopLimit;
     std::memcpy(outer + ipv6::kSrc, src->data(), 16);
-    std::memcpy(outer + ipv6::kDst, dst.data(), 16);
+    std::memcpy(outer + ipv6::kDst, dst, 16);
   } else {
     outer[ipv4::kVersionIhl] = 0x45;
     outer[1] = inner[1];  // TOS / DSCP copied (RFC 2003 §3.1)
@@ -188,7 +236,7 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::
     outer[ipv4::kProtocol] = ipproto::kProtoIpip;
     store16(outer + ipv4::kChecksum, 0);
     std::memcpy(outer + ipv4::kSrc, src->data(), 4);
-    std::memcpy(outer + ipv4::kDst, dst.data(), 4);
+    std::memcpy(outer + ipv4::kDst, dst, 4);
     store16(outer + ipv4::kChecksum, csum::finish(csum::add(0, outer, 20)));
   }
   store16(start + eth::kType, F::kEtherType);
@@ -199,7 +247,7 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const lb::
 
 // Where a packet of a flow goes: to a backend, in a mode.
 struct Target {
-  const lb::Addr* addr;  // backend address
+  const uint8_t* addr;  // backend address (4 or 16 bytes)
   uint16_t nexthop;
   uint8_t port_index;
   lb::Mode mode;
@@ -212,7 +260,7 @@ Outcome forward_unchanged(uint8_t* frame, uint16_t* len, uint16_t headroom, cons
   uint8_t mac[6];
   if (!next_hop_mac(l4, t.nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
   if (t.mode == lb::Mode::kIpip) {
-    return encapsulate<F>(frame, len, headroom, *t.addr, t.port_index, mac, l4, flow_hash);
+    return encapsulate<F>(frame, len, headroom, t.addr, t.port_index, mac, l4, flow_hash);
   }
   set_macs(frame, mac, l4.port_mac[t.port_index]);
   return forward(kind, t.port_index);
@@ -298,20 +346,48 @@ inline void client_segment(Conn* c, uint8_t proto, uint8_t flags) {
   }
 }
 
-// A SNAT port for a new full-NAT flow: this worker's ports are those p with
-// p % workers == worker, from 1024 up; the first whose reply tuple is free is taken.
+// The SNAT ports of this worker are those p >= 1024 with p % workers == worker, numbered from 0
+// (slots); each backend (by id, modulo kSnatCursors) takes them in turn from its own cursor.
+struct SnatSlots {
+  uint32_t base;   // slot 0 is port base + worker
+  uint32_t count;  // slots of this worker
+};
+SnatSlots snat_slots(const L4Context& l4) {
+  constexpr uint32_t kFirstPort = 1024;
+  const uint32_t workers = l4.workers;
+  // Counted from a multiple of `workers`, so that every port from base on is this worker's.
+  const uint32_t base = (kFirstPort + workers - 1) / workers * workers;
+  return {base, (65535 - base - l4.worker) / workers + 1};
+}
+uint16_t snat_slot_port(const L4Context& l4, const SnatSlots& s, uint32_t slot) {
+  return be16(static_cast<uint16_t>(s.base + slot * l4.workers + l4.worker));
+}
+
+// The port `ahead` places after the backend's cursor (flow_prefetch's prediction).
+uint16_t snat_port(const L4Context& l4, uint32_t backend_id, uint32_t ahead) {
+  const SnatSlots s = snat_slots(l4);
+  uint32_t slot = l4.snat_cursor[backend_id % L4Context::kSnatCursors];
+  if (slot >= s.count) slot = 0;
+  return snat_slot_port(l4, s, (slot + ahead) % s.count);
+}
+
+// Takes the port at the backend's cursor.
+uint16_t next_snat_port(L4Context& l4, uint32_t backend_id) {
+  const SnatSlots s = snat_slots(l4);
+  uint16_t& cursor = l4.snat_cursor[backend_id % L4Context::kSnatCursors];
+  const uint32_t slot = cursor >= s.count ? 0 : cursor;
+  cursor = static_cast<uint16_t>(slot + 1);
+  return snat_slot_port(l4, s, slot);
+}
+
+// A SNAT port for a new full-NAT flow: the backend's next ones, until a reply tuple is free.
 template <class F>
 bool assign_snat(Conn* c, const lb::Backend& b, const lb::Addr& snat, L4Context& l4) {
   constexpr unsigned kTries = 16;
-  constexpr uint32_t kFirstPort = 1024;
-  // Counted from a multiple of `workers`, so that every port below is this worker's.
-  const uint32_t base = (kFirstPort + l4.workers - 1) / l4.workers * l4.workers;
-  const uint32_t slots = (65535 - base - l4.worker) / l4.workers + 1;
   for (unsigned i = 0; i < kTries; ++i) {
-    const uint32_t slot = l4.snat_next++ % slots;
-    const uint16_t port = static_cast<uint16_t>(base + slot * l4.workers + l4.worker);
+    const uint16_t port = next_snat_port(l4, b.id);
     FlowTuple r;
-    set_tuple<F>(r, b.addr.data(), snat.data(), b.port, be16(port), c->orig.proto);
+    set_tuple<F>(r, b.addr.data(), snat.data(), b.port, port, c->proto);
     if (l4.conns->index_reply(c, r, ConnTable::hash(r), l4.now)) return true;
   }
   return false;
@@ -322,27 +398,33 @@ Outcome forward_nat(uint8_t* frame, const Datagram& d, Conn* c, L4Context& l4) {
   uint8_t mac[6];
   if (!next_hop_mac(l4, c->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
   if (ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
-  translate<F>(d.ip, d.l4, d.proto, c->reply.dst, c->reply.dport, c->reply.src, c->reply.sport,
-               true);
+  // The backend answers backend -> SNAT: this packet goes SNAT -> backend.
+  translate<F>(d.ip, d.l4, d.proto, conn_dst<F>(*c, ConnDir::kReply),
+               conn_src<F>(*c, ConnDir::kReply), swapped(conn_ports(*c, ConnDir::kReply)), true);
   set_macs(frame, mac, l4.port_mac[c->port_index]);
   return forward(ForwardKind::kToBackend, c->port_index);
+}
+
+// The hash of the frame's own tuple: the worker's, when its hint is about this datagram.
+inline uint32_t flow_hash_of(const uint8_t* frame, const Datagram& d, const FlowKey& k,
+                             const L4Context& l4) {
+  if (l4.hint.l4_offset != 0 && frame + l4.hint.l4_offset == d.l4) [[likely]] {
+    return l4.hint.hash;
+  }
+  return ConnTable::hash(k);
 }
 
 template <class F>
 Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
                     const Datagram& d, L4Context& l4) {
-  const uint16_t sport = load16(d.l4 + 0);
-  const uint16_t dport = load16(d.l4 + 2);
-  FlowTuple t;
-  set_tuple<F>(t, d.ip + F::kSrc, d.ip + F::kDst, sport, dport, d.proto);
-  const lb::Service* svc = l4.tables->find_service(t.dst, F::kV6, d.proto, dport);
-  if (svc == nullptr) return drop(DropReason::kVipNoService);
-
+  const FlowKey k = packet_key<F>(d.ip, d.l4, d.proto);
+  const uint32_t h = flow_hash_of(frame, d, k, l4);
   const bool is_tcp = d.proto == ipproto::kProtoTcp;
   const uint8_t flags = is_tcp ? d.l4[tcp::kFlags] : 0;
-  const uint32_t h = l4.pkt_hash_valid ? l4.pkt_hash : ConnTable::hash(t);
+  // The connection first: a packet of a known flow needs no service lookup (a service that
+  // went away took its backends along, which revalidate() notices).
   ConnDir dir;
-  Conn* c = l4.conns->find(t, h, l4.now, &dir);
+  Conn* c = l4.conns->find(k, h, l4.now, &dir);
   if (c != nullptr) {
     const bool new_syn = is_tcp && (flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kSyn;
     if (new_syn && c->state == ConnState::kTcpClosing) {
@@ -360,13 +442,28 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     client_segment(c, d.proto, flags);
     ConnTable::touch(c, l4.now);
     if (c->mode == static_cast<uint8_t>(lb::Mode::kNat)) return forward_nat<F>(frame, d, c, l4);
-    const lb::Addr* addr = reinterpret_cast<const lb::Addr*>(c->reply.src);
-    const Target target{addr, c->nexthop, c->port_index, static_cast<lb::Mode>(c->mode)};
+    const Target target{conn_src<F>(*c, ConnDir::kReply), c->nexthop, c->port_index,
+                        static_cast<lb::Mode>(c->mode)};
     return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
   }
 
   // A new flow. A reset for a flow we do not know is not worth a record.
+  const lb::Service* svc =
+      l4.tables->find_service(d.ip + F::kDst, F::kV6, d.proto, load16(d.l4 + 2));
+  if (svc == nullptr) return drop(DropReason::kVipNoService);
   if (is_tcp && (flags & tcp::kRst) != 0) return drop(DropReason::kNoConnection);
+  if (is_tcp && (flags & tcp::kSyn) == 0 && svc->mode == lb::Mode::kNat) {
+    // The middle of a connection this worker does not know. Its record is most likely on
+    // another worker: the NIC's RSS table changed, or af_packet's fanout rolled a full queue
+    // over to the next one. Ask the others in turn. Full NAT cannot take the connection up
+    // itself (the backend knows it by another SNAT port, and would reset a new one), so when
+    // no worker has it, the client gets the reset now.
+    if (l4.workers > 1 && l4.handoff_hops + 1u < l4.workers) {
+      ++l4.counters.handoffs;
+      return handoff(static_cast<uint8_t>((l4.worker + 1) % l4.workers));
+    }
+    return tcp_reset<F>(frame, len, port, d);
+  }
   const lb::Backend* b = l4.tables->pick(*svc, h);
   if (b == nullptr) {
     if (is_tcp) return tcp_reset<F>(frame, len, port, d);
@@ -377,11 +474,13 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   // Full NAT routes the packet: one it cannot send on opens no flow (no record, no SNAT port).
   if (svc->mode == lb::Mode::kNat && ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
 
-  const Target target{&b->addr, b->nexthop, b->port_index, svc->mode};
+  const Target target{b->addr.data(), b->nexthop, b->port_index, svc->mode};
   const ConnState state = !is_tcp                    ? ConnState::kUdp
                           : (flags & tcp::kSyn) != 0 ? ConnState::kTcpSyn
                           : (flags & tcp::kFin) != 0 ? ConnState::kTcpClosing
                                                      : ConnState::kTcpEstablished;
+  FlowTuple t;
+  set_tuple<F>(t, d.ip + F::kSrc, d.ip + F::kDst, load16(d.l4), load16(d.l4 + 2), d.proto);
   c = l4.conns->insert(t, h, state, l4.now);
   if (c == nullptr) {
     // Full. DSR and IPIP need no state to forward: Maglev sends the flow's later packets to the
@@ -406,8 +505,9 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     ++l4.counters.new_flows;
     return forward_nat<F>(frame, d, c, l4);
   }
-  std::memcpy(c->reply.src, b->addr.data(), 16);
-  c->reply.sport = b->port;
+  // DSR / IPIP: the reply side only remembers the backend (address and port), not indexed.
+  static constexpr uint8_t kNoAddress[16] = {};
+  c->set_side(ConnDir::kReply, b->addr.data(), kNoAddress, b->port, 0);
   ++l4.counters.new_flows;
   return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
 }
@@ -420,12 +520,14 @@ template <class F>
 Outcome reset_client(uint8_t* frame, uint16_t* len, const Datagram& d, const Conn& c,
                      L4Context& l4) {
   const uint32_t seq = load32(d.l4 + tcp::kSeq);
+  const uint8_t* const client = conn_src<F>(c, ConnDir::kOrig);
+  const uint8_t* const vip = conn_dst<F>(c, ConnDir::kOrig);
   uint8_t* const ip = d.ip;
   uint8_t* tcph;
   uint64_t sum;
   if constexpr (F::kV6) {
-    std::memcpy(ip + ipv6::kSrc, c.orig.dst, 16);
-    std::memcpy(ip + ipv6::kDst, c.orig.src, 16);
+    std::memcpy(ip + ipv6::kSrc, vip, 16);
+    std::memcpy(ip + ipv6::kDst, client, 16);
     store16(ip + ipv6::kPayloadLength, be16(tcp::kMinHeaderLen));
     ip[ipv6::kNextHeader] = ipproto::kProtoTcp;
     ip[ipv6::kHopLimit] = ipv6::kReplyHopLimit;
@@ -439,16 +541,15 @@ Outcome reset_client(uint8_t* frame, uint16_t* len, const Datagram& d, const Con
     store16(ip + ipv4::kFragment, be16(RTE_IPV4_HDR_DF_FLAG));
     ip[ipv4::kTtl] = ipv4::kReplyTtl;
     ip[ipv4::kProtocol] = ipproto::kProtoTcp;
-    std::memcpy(ip + ipv4::kSrc, c.orig.dst, 4);
-    std::memcpy(ip + ipv4::kDst, c.orig.src, 4);
+    std::memcpy(ip + ipv4::kSrc, vip, 4);
+    std::memcpy(ip + ipv4::kDst, client, 4);
     store16(ip + ipv4::kChecksum, 0);
     store16(ip + ipv4::kChecksum, csum::finish(csum::add(0, ip, 20)));
     tcph = ip + 20;
     sum = csum::add(0, ip + ipv4::kSrc, 8) + be32(ipproto::kProtoTcp) + be32(tcp::kMinHeaderLen);
   }
   uint8_t out[tcp::kMinHeaderLen] = {};
-  store16(out + 0, c.orig.dport);
-  store16(out + 2, c.orig.sport);
+  store32(out + 0, swapped(conn_ports(c, ConnDir::kOrig)));
   store32(out + tcp::kSeq, seq);
   out[tcp::kDataOffset] = 5 << 4;
   out[tcp::kFlags] = tcp::kRst;
@@ -462,18 +563,15 @@ Outcome reset_client(uint8_t* frame, uint16_t* len, const Datagram& d, const Con
 // Full-NAT replies: backend -> SNAT address:port.
 template <class F>
 Outcome from_backend(uint8_t* frame, uint16_t* len, const Datagram& d, L4Context& l4) {
-  const uint16_t sport = load16(d.l4 + 0);
   const uint16_t dport = load16(d.l4 + 2);
   const uint16_t owner = static_cast<uint16_t>(be16(dport) % l4.workers);
   if (owner != l4.worker) {
     ++l4.counters.handoffs;
     return handoff(static_cast<uint8_t>(owner));
   }
-  FlowTuple t;
-  set_tuple<F>(t, d.ip + F::kSrc, d.ip + F::kDst, sport, dport, d.proto);
+  const FlowKey k = packet_key<F>(d.ip, d.l4, d.proto);
   ConnDir dir;
-  const uint32_t h = l4.pkt_hash_valid ? l4.pkt_hash : ConnTable::hash(t);
-  Conn* c = l4.conns->find(t, h, l4.now, &dir);
+  Conn* c = l4.conns->find(k, flow_hash_of(frame, d, k, l4), l4.now, &dir);
   if (c == nullptr || dir != ConnDir::kReply) return drop(DropReason::kNoConnection);
   if (!revalidate(c, l4)) {
     ++l4.counters.backend_gone;
@@ -490,7 +588,9 @@ Outcome from_backend(uint8_t* frame, uint16_t* len, const Datagram& d, L4Context
   }
   ConnTable::touch(c, l4.now);
   if (ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
-  translate<F>(d.ip, d.l4, d.proto, c->orig.dst, c->orig.dport, c->orig.src, c->orig.sport, true);
+  // Back to what the client expects: VIP -> client, with the ports swapped around.
+  translate<F>(d.ip, d.l4, d.proto, conn_dst<F>(*c, ConnDir::kOrig),
+               conn_src<F>(*c, ConnDir::kOrig), swapped(conn_ports(*c, ConnDir::kOrig)), true);
   set_macs(frame, c->client_mac, l4.port_mac[c->client_port]);
   return forward(ForwardKind::kToClient, c->client_port);
 }
@@ -588,7 +688,7 @@ Outcome icmp_error(uint8_t* frame, uint16_t* len, uint16_t headroom, const Datag
         // Stateless: Maglev gives the flow's backend.
         const lb::Backend* b = l4.tables->pick(*svc, h);
         if (b == nullptr) return drop(DropReason::kIcmpNoFlow);
-        const Target target{&b->addr, b->nexthop, b->port_index, svc->mode};
+        const Target target{b->addr.data(), b->nexthop, b->port_index, svc->mode};
         return forward_unchanged<F>(frame, len, headroom, target, l4, h,
                                     ForwardKind::kIcmpToBackend);
       }
@@ -600,15 +700,17 @@ Outcome icmp_error(uint8_t* frame, uint16_t* len, uint16_t headroom, const Datag
       return drop(DropReason::kIcmpNoFlow);
     }
     if (c->mode != static_cast<uint8_t>(lb::Mode::kNat)) {
-      const Target target{reinterpret_cast<const lb::Addr*>(c->reply.src), c->nexthop,
-                          c->port_index, static_cast<lb::Mode>(c->mode)};
+      const Target target{conn_src<F>(*c, ConnDir::kReply), c->nexthop, c->port_index,
+                          static_cast<lb::Mode>(c->mode)};
       return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kIcmpToBackend);
     }
     uint8_t mac[6];
     if (!next_hop_mac(l4, c->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
     // The backend sent backend:bport -> SNAT:p; that is what the error must quote.
-    translate_icmp<F>(d, inner, inner_hlen, quoted, c->reply.dst, c->reply.src, c->reply.src,
-                      c->reply.sport, c->reply.dst, c->reply.dport);
+    const uint8_t* const backend = conn_src<F>(*c, ConnDir::kReply);
+    const uint8_t* const snat = conn_dst<F>(*c, ConnDir::kReply);
+    translate_icmp<F>(d, inner, inner_hlen, quoted, snat, backend, backend,
+                      c->sport(ConnDir::kReply), snat, c->dport(ConnDir::kReply));
     set_macs(frame, mac, l4.port_mac[c->port_index]);
     return forward(ForwardKind::kIcmpToBackend, c->port_index);
   }
@@ -625,8 +727,10 @@ Outcome icmp_error(uint8_t* frame, uint16_t* len, uint16_t headroom, const Datag
   Conn* c = l4.conns->find(t, ConnTable::hash(t), l4.now, &dir);
   if (c == nullptr || dir != ConnDir::kReply) return drop(DropReason::kIcmpNoFlow);
   // The client sent client:cport -> VIP:vport.
-  translate_icmp<F>(d, inner, inner_hlen, quoted, c->orig.dst, c->orig.src, c->orig.src,
-                    c->orig.sport, c->orig.dst, c->orig.dport);
+  const uint8_t* const client = conn_src<F>(*c, ConnDir::kOrig);
+  const uint8_t* const vip = conn_dst<F>(*c, ConnDir::kOrig);
+  translate_icmp<F>(d, inner, inner_hlen, quoted, vip, client, client, c->sport(ConnDir::kOrig),
+                    vip, c->dport(ConnDir::kOrig));
   set_macs(frame, c->client_mac, l4.port_mac[c->client_port]);
   return forward(ForwardKind::kIcmpToClient, c->client_port);
 }
@@ -712,3 +816,80 @@ void learn_from_ndp(const uint8_t* frame, uint16_t len, L4Context& l4) {
 }
 
 }  // namespace nf::detail
+
+// ---- burst preparation ------------------------------------------------------------------------
+
+namespace nf {
+
+void flow_hint(const uint8_t* frame, uint16_t len, FlowHint* hint) {
+  using namespace wire;
+  using detail::V4;
+  using detail::V6;
+  hint->l4_offset = 0;
+  hint->snat_port = 0;
+  if (len < eth::kHeaderLen + ipv4::kMinHeaderLen) return;
+  const uint16_t type = load16(frame + eth::kType);
+  const uint8_t* const ip = frame + eth::kHeaderLen;
+  uint32_t off;
+  uint8_t proto;
+  if (type == eth::kTypeIpv4) {
+    const uint32_t ihl = (ip[ipv4::kVersionIhl] & 0x0fu) * 4u;
+    if (ihl < ipv4::kMinHeaderLen) return;
+    off = eth::kHeaderLen + ihl;
+    proto = ip[ipv4::kProtocol];
+  } else if (type == eth::kTypeIpv6) {
+    off = eth::kHeaderLen + ipv6::kHeaderLen;
+    proto = ip[ipv6::kNextHeader];
+  } else {
+    return;
+  }
+  // The whole minimal transport header is in the frame (flow_prefetch() reads TCP flags).
+  if (proto == ipproto::kProtoTcp) {
+    if (off + tcp::kMinHeaderLen > len) return;
+  } else if (proto != ipproto::kProtoUdp || off + udp::kHeaderLen > len) {
+    return;
+  }
+  hint->v6 = type == eth::kTypeIpv6;
+  const FlowKey k = hint->v6 ? detail::packet_key<V6>(ip, frame + off, proto)
+                             : detail::packet_key<V4>(ip, frame + off, proto);
+  hint->hash = ConnTable::hash(k);
+  hint->l4_offset = static_cast<uint8_t>(off);
+}
+
+void flow_prefetch(const uint8_t* frame, FlowHint* hint, L4Context& l4) {
+  using namespace wire;
+  if (hint->l4_offset == 0) return;
+  if (l4.conns->prefetch_record(hint->hash, hint->v6)) return;
+  // No record has the frame's signature: a new flow, if it goes to a service at all. Every new
+  // flow takes a free record; a full-NAT one also indexes its reply tuple, whose bucket is as
+  // far away in memory as the first: pick the backend and the SNAT port now and fetch it.
+  const uint8_t* const ip = frame + eth::kHeaderLen;
+  const uint8_t* const l4h = frame + hint->l4_offset;
+  const uint8_t proto = hint->v6 ? ip[ipv6::kNextHeader] : ip[ipv4::kProtocol];
+  if (proto == ipproto::kProtoTcp && (l4h[tcp::kFlags] & tcp::kRst) != 0) return;
+  const uint8_t* const dst = ip + (hint->v6 ? ipv6::kDst : ipv4::kDst);
+  const lb::Service* svc = l4.tables->find_service(dst, hint->v6, proto, load16(l4h + 2));
+  if (svc == nullptr || l4.new_flows_hinted >= L4Context::kMaxHinted) return;
+  const unsigned k = l4.new_flows_hinted++;
+  l4.hinted_backend[k] = ~0u;
+  l4.conns->prefetch_free(k);
+  if (svc->mode != lb::Mode::kNat) return;
+  const lb::Backend* b = l4.tables->pick(*svc, hint->hash);
+  const lb::Addr* snat = l4.tables->snat_for(hint->v6, hint->hash);
+  if (b == nullptr || snat == nullptr) return;
+  // Earlier new flows of this burst to the same backend take its next ports first.
+  uint32_t ahead = 0;
+  for (unsigned j = 0; j < k; ++j) ahead += l4.hinted_backend[j] == b->id;
+  l4.hinted_backend[k] = b->id;
+  const uint16_t port = detail::snat_port(l4, b->id, ahead);
+  FlowTuple r;
+  if (hint->v6) {
+    detail::set_tuple<detail::V6>(r, b->addr.data(), snat->data(), b->port, port, proto);
+  } else {
+    detail::set_tuple<detail::V4>(r, b->addr.data(), snat->data(), b->port, port, proto);
+  }
+  l4.conns->prefetch_bucket(ConnTable::hash(r));
+  hint->snat_port = port;
+}
+
+}  // namespace nf

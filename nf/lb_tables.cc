@@ -30,10 +30,18 @@ uint32_t table_size_for(size_t n) {
 
 }  // namespace
 
+// Reads 4 address bytes for IPv4 (the rest of an IPv4 Addr is zero), 16 for IPv6, so callers can
+// pass addresses straight out of a packet.
 uint32_t Tables::key_hash(const uint8_t* addr, uint8_t v6, uint8_t proto, uint16_t port) {
-  uint64_t hi, lo;
-  std::memcpy(&hi, addr, 8);
-  std::memcpy(&lo, addr + 8, 8);
+  uint64_t hi = 0, lo = 0;
+  if (v6) {
+    std::memcpy(&hi, addr, 8);
+    std::memcpy(&lo, addr + 8, 8);
+  } else {
+    uint8_t padded[8] = {};  // the first 8 bytes of a zero-padded IPv4 Addr
+    std::memcpy(padded, addr, 4);
+    std::memcpy(&hi, padded, 8);
+  }
   return mix((hi * kGolden) ^ lo ^ (uint64_t{port} << 32 | uint64_t{proto} << 8 | v6));
 }
 
@@ -118,10 +126,8 @@ const Service* Tables::find_service(const uint8_t* vip, uint8_t v6, uint8_t prot
     const uint32_t slot = service_slots_[i];
     if (slot == 0) return nullptr;
     const Service& s = services_[slot - 1];
-    uint64_t a[2], b[2];
-    std::memcpy(a, s.vip.data(), 16);
-    std::memcpy(b, vip, 16);
-    if (s.port == port && s.proto == proto && s.v6 == v6 && ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0) {
+    if (s.port == port && s.proto == proto && s.v6 == v6 &&
+        std::memcmp(s.vip.data(), vip, v6 ? 16 : 4) == 0) {
       return &s;
     }
   }

@@ -64,6 +64,7 @@ class Tables {
   void finalize();
 
   // ---- read side (workers) ----
+  // vip: 4 bytes (IPv4) or 16 (IPv6), network order: a packet's own header field will do.
   const Service* find_service(const uint8_t* vip, uint8_t v6, uint8_t proto, uint16_t port) const;
   // The backend Maglev picks for a flow hash, or nullptr if none takes new flows.
   const Backend* pick(const Service& s, uint32_t flow_hash) const {

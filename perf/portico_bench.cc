@@ -373,9 +373,10 @@ int run_l4_bench(const Options& opt) {
       nf::ConnDir dir;
       const nf::Conn* c = conns->find(t, nf::ConnTable::hash(t), rte_rdtsc(), &dir);
       if (c == nullptr) return 1;
-      std::memcpy(&fl.backend_be, c->reply.src, 4);
-      fl.bport_be = c->reply.sport;
-      fl.snat_port_be = c->reply.dport;
+      const nf::FlowTuple reply = c->reply();
+      std::memcpy(&fl.backend_be, reply.src, 4);
+      fl.bport_be = reply.sport;
+      fl.snat_port_be = reply.dport;
     }
   }
 

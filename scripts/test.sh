@@ -53,6 +53,7 @@ run_gtest unit-nf "$build/tests/unit/nf/nf_test"
 run_gtest unit-ipam "$build/tests/unit/control/ipam_test"
 run_gtest unit-plan "$build/tests/unit/plan/plan_test"
 run_gtest pipeline "$build/tests/pipeline/pipeline_test"
+run_gtest pipeline-l4 "$build/tests/pipeline/l4_pipeline_test"
 
 # Adds the counts of a runner that ends with "N passed, M failed".
 add_summary() {

@@ -916,6 +916,42 @@ TEST_P(L4Pipeline, WithThreeWorkersEveryReplyReachesTheWorkerThatOwnsItsFlow) {
   EXPECT_EQ(drops, 0u);
 }
 
+// A client's segment that lands on another worker's queue than its SYN did (a NIC whose RSS
+// table changed; af_packet's fanout rolls packets of a full queue over to the next) reaches the
+// worker that has the flow, and leaves through the flow's own SNAT port: no second mapping.
+TEST_P(L4Pipeline, ClientSegmentOnAnotherWorkersQueueReachesItsFlow) {
+  start_workers(2, node_timeouts());
+  receive(client_tcp(fam().vip_nat, 42100, 80, kTcpSyn, 1), 0);
+  poll(0);
+  const Bytes syn = one_sent(0);
+  const std::string backend = expect_to_backend(syn, 8080);
+  const uint16_t snat_port = parse_tcp(syn)->sport;
+
+  receive(client_tcp(fam().vip_nat, 42100, 80, kTcpAck, 2, 51, text("GET")), 1);
+  poll(1);
+  EXPECT_TRUE(sent(1).empty()) << "worker 1 does not send it";
+  poll(0);
+  const Bytes on = one_sent(0);
+  EXPECT_EQ(expect_to_backend(on, 8080), backend);
+  EXPECT_EQ(parse_tcp(on)->sport, snat_port) << "the flow's SNAT port";
+  EXPECT_EQ(worker(1).counters.handoffs_out.get(), 1u);
+  EXPECT_EQ(worker(0).counters.handoffs_in.get(), 1u);
+  EXPECT_EQ(worker(1).counters.new_flows.get(), 0u) << "no flow opened on worker 1";
+  EXPECT_EQ(worker(1).counters.conns.get(), 0u);
+
+  // A segment no worker knows: asked of both, then the client gets a reset.
+  receive(client_tcp(fam().vip_nat, 42101, 80, kTcpAck, 2, 51), 1);
+  poll(1);
+  poll(0);
+  const Bytes rst = one_sent(0);
+  const auto tcp = parse_tcp(rst);
+  ASSERT_TRUE(tcp) << hex(rst);
+  EXPECT_EQ(tcp->flags, kTcpRst);
+  EXPECT_EQ(tcp->dport, 42101);
+  EXPECT_EQ(parse_ip(rst)->dst, fam().client);
+  EXPECT_EQ(dropped_total(0) + dropped_total(1), 0u);
+}
+
 // ---- Snapshot republish ---------------------------------------------------------------------
 
 TEST_P(L4Pipeline, RemovedBackendResetsItsFlowsAndKeptBackendKeepsTheirs) {

@@ -1,6 +1,8 @@
 // ConnTable: lookups by orig and reply tuple, reply indexing conflicts, a full table and its
 // bounded reclaim, per-state timeouts with injected time, the expire() clock hand, slot reuse,
-// the hash (CRC32-C, checked against a bitwise reference), and a randomized run against a model.
+// buckets that overflow into their neighbours and the probe limit, the record layout (an IPv4
+// flow in one cache line), the hash (CRC32-C, checked against a bitwise reference), and a
+// randomized run against a model with IPv4 and IPv6 tuples.
 #include "nf/conn_table.h"
 
 #include <gtest/gtest.h>
@@ -74,8 +76,9 @@ TEST(ConnTable, InsertThenFindByOrig) {
   Conn* c = insert(table, t, ConnState::kTcpSyn, 5);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(c) % 64, 0u);
-  EXPECT_EQ(c->orig, t);
-  EXPECT_EQ(c->reply, FlowTuple{});
+  EXPECT_EQ(c->orig(), t);
+  EXPECT_EQ(c->sport(ConnDir::kReply), 0);
+  EXPECT_EQ(c->dport(ConnDir::kReply), 0);
   EXPECT_EQ(c->state, ConnState::kTcpSyn);
   EXPECT_EQ(c->last_seen, 5u);
   EXPECT_EQ(c->backend_id, 0u);
@@ -99,7 +102,8 @@ TEST(ConnTable, FindsRecordByReplyTuple) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(find(table, reply, 1), nullptr);
   ASSERT_TRUE(index_reply(table, c, reply, 1));
-  EXPECT_EQ(c->reply, reply);
+  EXPECT_EQ(c->reply(), reply);
+  EXPECT_EQ(c->orig(), orig);
   EXPECT_EQ(c->reply_indexed, 1);
   EXPECT_EQ(table.size(), 1u) << "one record, two tuples";
 
@@ -128,9 +132,10 @@ TEST(ConnTable, IndexReplyRefusesTupleInUse) {
       {"another record's reply", cb, a_reply},
       {"its own orig", cb, b},
   };
+  const FlowTuple cb_reply = cb->reply();
   for (const auto& r : refused) {
     EXPECT_FALSE(index_reply(table, r.c, r.t, 1)) << r.what;
-    EXPECT_EQ(cb->reply, FlowTuple{}) << r.what << ": left unchanged";
+    EXPECT_EQ(cb->reply(), cb_reply) << r.what << ": left unchanged";
     EXPECT_EQ(cb->reply_indexed, 0) << r.what;
   }
   EXPECT_EQ(table.size(), 2u);
@@ -336,22 +341,139 @@ uint32_t reference_crc32c(const void* data, size_t len, uint32_t crc) {
   return crc;
 }
 
-TEST(ConnTable, HashIsCrc32cOfTheTupleBytes) {
-  FlowTuple t = v4(1, 40000);
-  t.v6 = 0;
-  const uint32_t h = ConnTable::hash(t);
-  EXPECT_EQ(h, ConnTable::hash(v4(1, 40000)));
-  EXPECT_EQ(h, reference_crc32c(&t, sizeof t, 0xffffffffu));
-  // CRC detects every single-byte change, so every byte must be hashed.
-  for (size_t i = 0; i < sizeof(FlowTuple); ++i) {
-    FlowTuple u = t;
-    reinterpret_cast<uint8_t*>(&u)[i] ^= 0x01;
-    EXPECT_NE(ConnTable::hash(u), h) << "byte " << i;
-    EXPECT_FALSE(u == t);
+// The key's words as the hash reads them: IPv4 addresses (8 bytes) or IPv6 addresses (32), then
+// ports, protocol and family (8).
+std::vector<uint8_t> key_words(const FlowTuple& t) {
+  std::vector<uint8_t> out;
+  if (t.v6) {
+    out.insert(out.end(), t.src, t.src + 16);
+    out.insert(out.end(), t.dst, t.dst + 16);
+  } else {
+    out.insert(out.end(), t.src, t.src + 4);
+    out.insert(out.end(), t.dst, t.dst + 4);
+  }
+  const uint8_t* ports = reinterpret_cast<const uint8_t*>(&t.sport);
+  out.insert(out.end(), ports, ports + 4);
+  out.push_back(t.proto);
+  out.push_back(t.v6);
+  out.push_back(0);
+  out.push_back(0);
+  return out;
+}
+
+FlowTuple v6(uint16_t src_host, uint16_t sport, uint16_t dport = 80, uint8_t proto = kTcp) {
+  FlowTuple t{};
+  const uint8_t prefix[] = {0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00};
+  std::memcpy(t.src, prefix, sizeof prefix);
+  t.src[14] = static_cast<uint8_t>(src_host >> 8);
+  t.src[15] = static_cast<uint8_t>(src_host);
+  std::memcpy(t.dst, prefix, sizeof prefix);
+  t.dst[5] = 0x02;
+  t.dst[15] = 10;
+  t.sport = static_cast<uint16_t>((sport >> 8) | (sport << 8));
+  t.dport = static_cast<uint16_t>((dport >> 8) | (dport << 8));
+  t.proto = proto;
+  t.v6 = 1;
+  return t;
+}
+
+TEST(ConnTable, HashIsCrc32cOfTheKeyWords) {
+  for (const FlowTuple& t : {v4(1, 40000), v6(1, 40000)}) {
+    const std::vector<uint8_t> words = key_words(t);
+    const uint32_t h = ConnTable::hash(t);
+    EXPECT_EQ(h, reference_crc32c(words.data(), words.size(), 0xffffffffu));
+    EXPECT_EQ(h, ConnTable::hash(nf::key_of(t))) << "tuple and key hash alike";
+    // CRC detects every single-byte change, so every byte that is part of the key must be
+    // hashed; IPv4 tuples keep their other address bytes zero.
+    for (size_t i = 0; i < sizeof(FlowTuple); ++i) {
+      const bool unused_v4_byte = !t.v6 && ((i >= 4 && i < 16) || (i >= 20 && i < 32));
+      if (unused_v4_byte || i >= offsetof(FlowTuple, pad)) continue;
+      FlowTuple u = t;
+      reinterpret_cast<uint8_t*>(&u)[i] ^= 0x01;
+      EXPECT_NE(ConnTable::hash(u), h) << "byte " << i;
+      EXPECT_FALSE(u == t);
+    }
   }
 }
 
-std::string key_of(const FlowTuple& t) {
+TEST(ConnTable, Ipv4FlowsLiveInTheFirstCacheLine) {
+  // What an IPv4 lookup and forward read: both sides, protocol, state, backend, next hop,
+  // client MAC and the time; the second line holds only IPv6 addresses.
+  EXPECT_LT(offsetof(Conn, side) + sizeof(Conn::side), 64u);
+  EXPECT_LT(offsetof(Conn, last_seen), 64u);
+  EXPECT_LT(offsetof(Conn, client_mac) + sizeof(Conn::client_mac), 64u);
+  EXPECT_EQ(offsetof(Conn, addr6), 64u);
+  ConnTable table(4, kTimeouts);
+  const FlowTuple a = v6(7, 1000);
+  Conn* c = insert(table, a, ConnState::kTcpSyn, 0);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->orig(), a) << "IPv6 addresses round-trip through the second line";
+  EXPECT_EQ(std::memcmp(c->src(ConnDir::kOrig), a.src, 16), 0);
+  EXPECT_EQ(std::memcmp(c->dst(ConnDir::kOrig), a.dst, 16), 0);
+  EXPECT_EQ(find(table, a, 0), c);
+  FlowTuple other = a;
+  other.dst[15] ^= 1;
+  EXPECT_EQ(find(table, other, 0), nullptr) << "the IPv6 addresses are compared";
+}
+
+// Tuples whose home bucket is bucket 0 of `table` (the hash's high bits pick it).
+std::vector<FlowTuple> homed_at_zero(const ConnTable& table, size_t count) {
+  std::vector<FlowTuple> out;
+  for (uint32_t i = 0; out.size() < count; ++i) {
+    const FlowTuple t = v4(i, static_cast<uint16_t>(1000 + i % 50000));
+    const uint32_t h = ConnTable::hash(t);
+    if ((static_cast<uint64_t>(h) * table.buckets()) >> 32 == 0) out.push_back(t);
+  }
+  return out;
+}
+
+TEST(ConnTable, FullBucketsOverflowIntoTheNext) {
+  ConnTable table(400, kTimeouts);
+  ASSERT_EQ(table.buckets(), 200u);
+  const std::vector<FlowTuple> same = homed_at_zero(table, 30);  // 8 fit their home bucket
+  std::vector<Conn*> conns;
+  for (const FlowTuple& t : same) {
+    conns.push_back(insert(table, t, ConnState::kUdp, 0));
+    ASSERT_NE(conns.back(), nullptr);
+  }
+  EXPECT_EQ(table.displaced(), 22u);
+  for (size_t i = 0; i < same.size(); ++i) EXPECT_EQ(find(table, same[i], 0), conns[i]) << i;
+  // Erasing home-bucket tuples leaves the displaced ones findable; a new tuple takes the hole.
+  for (size_t i = 0; i < 8; ++i) table.erase(conns[i]);
+  for (size_t i = 8; i < same.size(); ++i) EXPECT_EQ(find(table, same[i], 0), conns[i]) << i;
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(find(table, same[i], 0), nullptr) << i;
+  Conn* again = insert(table, same[0], ConnState::kUdp, 0);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(table.displaced(), 22u) << "it went back to its home bucket";
+  // Erasing the displaced ones takes their overflow counts back.
+  for (size_t i = 8; i < same.size(); ++i) table.erase(conns[i]);
+  EXPECT_EQ(table.displaced(), 0u);
+  EXPECT_EQ(find(table, same[0], 0), again);
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(ConnTable, ProbingStopsAtTheLimit) {
+  // More tuples with one home bucket than kMaxProbe + 1 buckets hold (crafted collisions, say):
+  // the surplus is refused rather than probed for without end.
+  ConnTable table(1000, kTimeouts);
+  constexpr size_t kFit = 8 * (ConnTable::kMaxProbe + 1);
+  const std::vector<FlowTuple> same = homed_at_zero(table, kFit + 5);
+  for (size_t i = 0; i < kFit; ++i) {
+    ASSERT_NE(insert(table, same[i], ConnState::kUdp, 0), nullptr) << i;
+  }
+  for (size_t i = kFit; i < same.size(); ++i) {
+    EXPECT_EQ(insert(table, same[i], ConnState::kUdp, 0), nullptr) << i;
+  }
+  EXPECT_EQ(table.size(), kFit) << "a refused insert keeps no record";
+  for (size_t i = 0; i < kFit; ++i) EXPECT_NE(find(table, same[i], 0), nullptr) << i;
+  Conn* c = insert(table, v4(5000, 5000), ConnState::kUdp, 0);
+  ASSERT_NE(c, nullptr);
+  const FlowTuple far = same[kFit];
+  EXPECT_FALSE(index_reply(table, c, far, 0)) << "a reply tuple is refused the same way";
+  EXPECT_EQ(c->reply_indexed, 0);
+}
+
+std::string model_key(const FlowTuple& t) {
   return std::string(reinterpret_cast<const char*>(&t), sizeof t);
 }
 
@@ -368,6 +490,11 @@ TEST(ConnTable, RandomOperationsMatchModel) {
   std::vector<FlowTuple> pool(kPool);
   for (FlowTuple& t : pool) {
     const uint64_t r = rng();
+    if ((r & 7) == 0) {  // one in eight IPv6
+      t = v6(static_cast<uint16_t>(r >> 8), static_cast<uint16_t>(r >> 24),
+             static_cast<uint16_t>(r >> 48), (r >> 47) & 1 ? kTcp : kUdpProto);
+      continue;
+    }
     t = v4(static_cast<uint32_t>(r & 0xffffff), static_cast<uint16_t>(r >> 24),
            static_cast<uint8_t>(r >> 40), static_cast<uint16_t>(r >> 48),
            (r >> 47) & 1 ? kTcp : kUdpProto);
@@ -387,7 +514,7 @@ TEST(ConnTable, RandomOperationsMatchModel) {
   constexpr uint32_t kOps = 400000;
   for (uint32_t op = 0; op < kOps; ++op) {
     const FlowTuple& t = pool[rng() % kPool];
-    const auto it = model.find(key_of(t));
+    const auto it = model.find(model_key(t));
     ConnDir dir;
     Conn* found = find(table, t, op, &dir);
     if (it == model.end()) {
@@ -406,24 +533,25 @@ TEST(ConnTable, RandomOperationsMatchModel) {
         continue;
       }
       ASSERT_NE(c, nullptr) << "op " << op;
-      model.emplace(key_of(t), Entry{c, ConnDir::kOrig});
+      model.emplace(model_key(t), Entry{c, ConnDir::kOrig});
       records.push_back(c);
       ++inserts;
     } else if (action < 7 && !records.empty()) {  // index t as some record's reply
       Conn* c = records[rng() % records.size()];
-      if (c->reply_indexed) continue;
+      // A record's two tuples share protocol and family (index_reply refuses others).
+      if (c->reply_indexed || t.proto != c->proto || t.v6 != c->v6) continue;
       const bool ok = index_reply(table, c, t, op);
       ASSERT_EQ(ok, it == model.end()) << "op " << op;
       if (ok) {
-        model.emplace(key_of(t), Entry{c, ConnDir::kReply});
+        model.emplace(model_key(t), Entry{c, ConnDir::kReply});
       } else {
         ++refused_replies;
       }
     } else if (action < 9 && !records.empty()) {  // erase a random record
       const size_t i = rng() % records.size();
       Conn* c = records[i];
-      model.erase(key_of(c->orig));
-      if (c->reply_indexed) model.erase(key_of(c->reply));
+      model.erase(model_key(c->orig()));
+      if (c->reply_indexed) model.erase(model_key(c->reply()));
       table.erase(c);
       records[i] = records.back();
       records.pop_back();

@@ -468,15 +468,25 @@ struct Result {
 
 // Runs one frame through handle_frame() on a buffer with `headroom` bytes before the frame and
 // 256 after it (both filled with a pattern), and checks what must hold whatever the verdict.
-Result run(Env& e, const Bytes& in, uint8_t port = 0, uint16_t headroom = kHeadroom) {
+// hinted: first what a worker does for the frames of a burst (flow_hint(), the bucket prefetch,
+// flow_prefetch()), so the frame is handled with its hint as in a worker.
+Result run(Env& e, const Bytes& in, uint8_t port = 0, uint16_t headroom = kHeadroom,
+           bool hinted = false) {
   constexpr size_t kTail = 256;
   Bytes buf(headroom + in.size() + kTail, 0xa5);
   std::copy(in.begin(), in.end(), buf.begin() + headroom);
   uint8_t* const frame = buf.data() + headroom;
   uint16_t len = static_cast<uint16_t>(in.size());
   const uint16_t room = static_cast<uint16_t>(in.size() + kTail);
+  if (hinted) {
+    e.l4.new_flows_hinted = 0;
+    flow_hint(frame, len, &e.l4.hint);
+    if (e.l4.hint.l4_offset != 0) e.conns.prefetch_bucket(e.l4.hint.hash);
+    flow_prefetch(frame, &e.l4.hint, e.l4);
+  }
   Result r;
   r.verdict = handle_frame(frame, &len, room, headroom, e.ports[port], e.addresses, &e.l4);
+  e.l4.hint = {};
   const uint16_t prepended =
       r.verdict.action == Action::kForward ? forward_prepended(r.verdict.forward) : 0;
   EXPECT_LE(prepended, headroom);
@@ -739,11 +749,13 @@ std::vector<Scenario> scenarios() {
                 .tcp_segment(seg(8080, kFirstSnatPort, kSyn | kAck, 9, 1001)),
             forwarded(ForwardKind::kToClient),
             to_client6().tcp_segment(seg(80, 40001, kSyn | kAck, 9, 1001))},
+           // Another service port, so another backend id with its own SNAT port cursor: the
+           // first port again (the reply tuples differ in protocol and backend port).
            {"UDP query", from_client6().udp(5000, 53, pkt::text("query6")),
             forwarded(ForwardKind::kToBackend),
-            nat_to6(n.be1_6_mac, n.be1_6).udp(kFirstSnatPort + 1, 5353, pkt::text("query6"))},
+            nat_to6(n.be1_6_mac, n.be1_6).udp(kFirstSnatPort, 5353, pkt::text("query6"))},
            {"UDP answer",
-            from_backend6(n.be1_6_mac, n.be1_6).udp(5353, kFirstSnatPort + 1, pkt::text("answer6")),
+            from_backend6(n.be1_6_mac, n.be1_6).udp(5353, kFirstSnatPort, pkt::text("answer6")),
             forwarded(ForwardKind::kToClient), to_client6().udp(53, 5000, pkt::text("answer6"))},
            {"hop limit 1", from_client6(1).udp(5000, 53, pkt::text("q")),
             dropped(DropReason::kTtlExceeded)},
@@ -1675,28 +1687,296 @@ TEST(L4Flows, SnatPortsBelongToTheirWorker) {
   }
 }
 
-// Wherever the worker's port counter stands, the port is in [1024, 65535] and the worker's.
+// A full-NAT TCP segment without SYN whose flow this worker does not know is not a new flow:
+// the other workers are asked in turn (a NIC or af_packet fanout can move a flow's packets to
+// another queue), and the last one resets it. A new SNAT mapping for it could never work: the
+// backend knows the connection by another SNAT port and would reset it after a detour.
+TEST(L4Flows, FullNatSegmentWithoutARecordIsAskedOfTheOtherWorkersThenReset) {
+  const struct {
+    uint16_t worker, workers;
+    uint8_t hops;
+    Verdict expect;
+  } cases[] = {
+      {0, 1, 0, reset()}, {0, 3, 0, handed_off(1)}, {0, 3, 1, handed_off(1)},
+      {0, 3, 2, reset()}, {2, 3, 0, handed_off(0)}, {1, 2, 0, handed_off(0)},
+      {1, 2, 1, reset()},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE("worker " + std::to_string(c.worker) + " of " + std::to_string(c.workers) +
+                 ", hops " + std::to_string(c.hops));
+    for (const uint8_t flags : {kAck, uint8_t(kAck | kPsh), uint8_t(kFin | kAck), kFin}) {
+      Env e(64, c.worker, c.workers);
+      e.l4.handoff_hops = c.hops;
+      const Result r = run(e, from_client().tcp_segment(seg(40001, 80, flags, 7, 9)));
+      EXPECT_EQ(describe(r.verdict), describe(c.expect)) << "flags " << int{flags};
+      EXPECT_EQ(e.conns.size(), 0u) << "no record, no SNAT port";
+      if (r.verdict.action == Action::kReply) {
+        const auto tcp = pkt::parse_tcp(r.out);
+        ASSERT_TRUE(tcp);
+        if ((flags & kAck) != 0) {
+          EXPECT_EQ(tcp->flags, kRst);
+          EXPECT_EQ(tcp->seq, 9u) << "RFC 9293: the segment's ACK";
+        }
+      }
+    }
+  }
+  // IPv6 alike.
+  Env e6(64, 0, 2);
+  EXPECT_EQ(describe(run(e6, from_client6().tcp_segment(seg(40001, 80, kAck, 7, 9))).verdict),
+            describe(handed_off(1)));
+  e6.l4.handoff_hops = 1;
+  EXPECT_EQ(describe(run(e6, from_client6().tcp_segment(seg(40001, 80, kAck, 7, 9))).verdict),
+            describe(reset()));
+}
+
+TEST(L4Flows, DsrAndIpipTakeUpASegmentWithoutARecord) {
+  // Their backends hold the connection and Maglev finds the same one: nothing to ask or reset.
+  const Net& n = net();
+  Env e(64, 0, 2);
+  const Result dsr = run(e, from_client().tcp_segment(seg(40001, 1080, kAck, 7, 9)));
+  EXPECT_EQ(describe(dsr.verdict), describe(forwarded(ForwardKind::kToBackend)));
+  EXPECT_EQ(pkt::parse_eth(dsr.out)->dst, n.be2_mac);
+  const Result ipip = run(e, from_client().tcp_segment(seg(40001, 2080, kAck, 7, 9)));
+  EXPECT_EQ(describe(ipip.verdict), describe(forwarded(ForwardKind::kToBackendIpip4, 1)));
+  EXPECT_EQ(e.conns.size(), 2u);
+  // A full-NAT SYN and UDP datagram are new flows wherever they land.
+  EXPECT_EQ(describe(run(e, from_client().tcp_segment(seg(40002, 80, kSyn, 1))).verdict),
+            describe(forwarded(ForwardKind::kToBackend)));
+  EXPECT_EQ(describe(run(e, from_client().udp(5000, 53, pkt::text("q"))).verdict),
+            describe(forwarded(ForwardKind::kToBackend)));
+}
+
+// Wherever a backend's SNAT cursor stands, the port is in [1024, 65535] and the worker's; a
+// cursor past the worker's last port starts again at its first.
 TEST(L4Flows, SnatPortRange) {
   for (const uint16_t workers : {1, 2, 3, 7}) {
     for (uint16_t worker = 0; worker < workers; ++worker) {
       SCOPED_TRACE("worker " + std::to_string(worker) + " of " + std::to_string(workers));
       Env e(128, worker, workers);
+      const uint32_t base = (1024 + workers - 1) / workers * workers;
+      const uint32_t slots = (65535 - base - worker) / workers + 1;
       std::set<uint16_t> ports;
       uint16_t client_port = 10000;
-      std::vector<uint16_t> starts;
-      for (uint32_t v = 0; v < 65536; v += 4099) starts.push_back(static_cast<uint16_t>(v));
-      for (uint32_t v = 65535 - 40; v <= 65535; ++v) starts.push_back(static_cast<uint16_t>(v));
-      for (const uint16_t start : starts) {
-        e.l4.snat_next = start;
+      std::vector<uint32_t> starts;
+      for (uint32_t v = 0; v < slots; v += 4099) starts.push_back(v);
+      for (uint32_t v = slots - 40; v < slots; ++v) starts.push_back(v);
+      for (const uint32_t start : starts) {
+        std::fill(std::begin(e.l4.snat_cursor), std::end(e.l4.snat_cursor), start);
         const Result r = run(e, from_client().udp(client_port++, 53, pkt::text("q")));
-        ASSERT_EQ(r.verdict.action, Action::kForward) << "counter " << start;
+        ASSERT_EQ(r.verdict.action, Action::kForward) << "cursor " << start;
         const uint16_t port = pkt::parse_udp(r.out)->sport;
-        EXPECT_GE(port, 1024) << "counter " << start;
-        EXPECT_EQ(port % workers, worker) << "counter " << start;
+        EXPECT_GE(port, 1024) << "cursor " << start;
+        EXPECT_EQ(port, base + start * workers + worker) << "cursor " << start;
+        EXPECT_EQ(port % workers, worker) << "cursor " << start;
         ports.insert(port);
       }
-      EXPECT_GE(ports.size(), starts.size() - 2) << "different counters, different ports";
+      EXPECT_EQ(ports.size(), starts.size()) << "different cursors, different ports";
+      EXPECT_EQ(*ports.rbegin(), base + (slots - 1) * workers + worker);
+      EXPECT_LE(*ports.rbegin(), 65535);
+      // Past the end: the first port again (a fresh table: the first run still holds it).
+      Env fresh(128, worker, workers);
+      std::fill(std::begin(fresh.l4.snat_cursor), std::end(fresh.l4.snat_cursor), slots);
+      const Result r = run(fresh, from_client().udp(client_port++, 53, pkt::text("q")));
+      ASSERT_EQ(r.verdict.action, Action::kForward);
+      EXPECT_EQ(pkt::parse_udp(r.out)->sport, base + worker);
     }
+  }
+}
+
+// ---- burst hints (flow_hint, flow_prefetch) ---------------------------------------------------
+
+TEST(L4Hints, HintHashesTheTupleTheLookupUses) {
+  const Net& n = net();
+  const struct {
+    const char* what;
+    Bytes frame;
+    uint8_t l4_offset;
+    FlowTuple tuple;  // what the L4 path looks up
+  } cases[] = {
+      {"TCP over IPv4", from_client().tcp_segment(seg(40001, 80, kSyn, 1)), 34, {}},
+      {"UDP over IPv4", from_client().udp(5000, 53, pkt::text("q")), 34, {}},
+      {"IPv4 with options", from_client().ipv4_options(Bytes(8, 1)).udp(5000, 53), 42, {}},
+      {"TCP over IPv6", from_client6().tcp_segment(seg(40001, 80, kSyn, 1)), 54, {}},
+      {"UDP over IPv6, backend to SNAT",
+       from_backend6(n.be1_6_mac, n.be1_6).udp(5353, 1024),
+       54,
+       {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    FlowHint h;
+    flow_hint(c.frame.data(), static_cast<uint16_t>(c.frame.size()), &h);
+    ASSERT_EQ(h.l4_offset, c.l4_offset);
+    const bool v6 = c.l4_offset == 54;
+    EXPECT_EQ(h.v6, v6);
+    EXPECT_EQ(h.snat_port, 0);
+    // The tuple as the L4 path builds it: addresses, ports, protocol, family.
+    FlowTuple t{};
+    const uint8_t* ip = c.frame.data() + 14;
+    std::memcpy(t.src, ip + (v6 ? 8 : 12), v6 ? 16 : 4);
+    std::memcpy(t.dst, ip + (v6 ? 24 : 16), v6 ? 16 : 4);
+    std::memcpy(&t.sport, c.frame.data() + c.l4_offset, 2);
+    std::memcpy(&t.dport, c.frame.data() + c.l4_offset + 2, 2);
+    t.proto = ip[v6 ? 6 : 9];
+    t.v6 = v6;
+    EXPECT_EQ(h.hash, ConnTable::hash(t));
+  }
+}
+
+TEST(L4Hints, NoHintForWhatIsNotAWholeTcpOrUdpHeader) {
+  const Net& n = net();
+  const struct {
+    const char* what;
+    Bytes frame;
+  } cases[] = {
+      {"ARP", Frame::eth(n.port0_mac, n.client_mac).arp_request(n.client_mac, n.client, n.vip)},
+      {"ICMP echo", from_client().icmp_echo(1, 1)},
+      {"ICMPv6 echo", from_client6().icmp6_echo(1, 1)},
+      {"TCP header cut short",
+       from_client().tcp_segment(seg(40001, 80, kSyn, 1)).truncate(14 + 20 + 19)},
+      {"UDP header cut short", from_client().udp(5000, 53).truncate(14 + 20 + 7)},
+      {"IPv6 header cut short", from_client6().udp(5000, 53).truncate(14 + 30)},
+      {"IHL below 5", from_client().udp(5000, 53).ihl(4)},
+      {"runt", Bytes(20, 0)},
+  };
+  for (const auto& c : cases) {
+    FlowHint h;
+    h.l4_offset = 99;
+    flow_hint(c.frame.data(), static_cast<uint16_t>(c.frame.size()), &h);
+    EXPECT_EQ(h.l4_offset, 0) << c.what;
+  }
+}
+
+uint16_t source_port(const Bytes& f) {
+  if (const auto tcp = pkt::parse_tcp(f)) return tcp->sport;
+  if (const auto udp = pkt::parse_udp(f)) return udp->sport;
+  ADD_FAILURE() << "neither TCP nor UDP";
+  return 0;
+}
+
+// Frames prepared together as a worker prepares a burst (hint all, prefetch all), then handled
+// in order, each with its hint. Returns the hints and the results.
+struct BurstRun {
+  std::vector<FlowHint> hints;
+  std::vector<Result> results;
+};
+BurstRun run_burst(Env& e, const std::vector<Bytes>& frames) {
+  std::vector<Bytes> bufs;
+  for (const Bytes& f : frames) {
+    Bytes b(kHeadroom + f.size() + 64, 0);
+    std::copy(f.begin(), f.end(), b.begin() + kHeadroom);
+    bufs.push_back(std::move(b));
+  }
+  BurstRun out;
+  out.hints.resize(frames.size());
+  e.l4.new_flows_hinted = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    flow_hint(bufs[i].data() + kHeadroom, static_cast<uint16_t>(frames[i].size()), &out.hints[i]);
+  }
+  for (size_t i = 0; i < frames.size(); ++i) {
+    flow_prefetch(bufs[i].data() + kHeadroom, &out.hints[i], e.l4);
+  }
+  for (size_t i = 0; i < frames.size(); ++i) {
+    uint8_t* const frame = bufs[i].data() + kHeadroom;
+    uint16_t len = static_cast<uint16_t>(frames[i].size());
+    e.l4.hint = out.hints[i];
+    Result r;
+    r.verdict = handle_frame(frame, &len, static_cast<uint16_t>(len + 64), kHeadroom, e.ports[0],
+                             e.addresses, &e.l4);
+    const uint16_t pre =
+        r.verdict.action == Action::kForward ? forward_prepended(r.verdict.forward) : 0;
+    r.out.assign(frame - pre, frame - pre + len);
+    out.results.push_back(std::move(r));
+  }
+  e.l4.hint = {};
+  return out;
+}
+
+TEST(L4Hints, PrefetchPredictsTheSnatPortEachNewFlowGets) {
+  const Net& n = net();
+  Env e;
+  const std::vector<Bytes> frames = {
+      from_client().tcp_segment(seg(40001, 80, kSyn, 1)),     // backend 1: 1024
+      from_client().udp(5000, 53, pkt::text("q")),            // backend 2: 1024
+      from_client().tcp_segment(seg(40002, 80, kSyn, 1)),     // backend 1: 1025
+      from_client().tcp_segment(seg(40003, 1080, kSyn, 1)),   // DSR: no port
+      from_client().tcp_segment(seg(40004, 80, kRst, 1)),     // opens nothing
+      from_client().udp(5000, 7777),                          // no service
+      from_backend(n.be1_mac, n.be1).udp(5353, 2000),         // not to a VIP
+      from_client().tcp_segment(seg(40005, 80, kSyn, 1)),     // backend 1: 1026
+      from_client().tcp_segment(seg(40001, 80, kAck, 2, 1)),  // the first flow again
+  };
+  const BurstRun r = run_burst(e, frames);
+  // The last frame belongs to the burst's first flow, which has no record yet when the burst is
+  // prepared: it is predicted as a new flow (1027) but handled through the record (1024).
+  const uint16_t want[] = {1024, 1024, 1025, 0, 0, 0, 0, 1026, 1027};
+  for (size_t i = 0; i + 1 < frames.size(); ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    EXPECT_EQ(r.hints[i].snat_port, be16(want[i]));
+    if (want[i] == 0) continue;
+    ASSERT_EQ(r.results[i].verdict.action, Action::kForward);
+    EXPECT_EQ(source_port(r.results[i].out), want[i])
+        << "the flow got the port whose bucket was prefetched";
+  }
+  EXPECT_EQ(r.hints[8].snat_port, be16(want[8]));
+  EXPECT_EQ(e.l4.new_flows_hinted, 6) << "five full-NAT flows and the DSR one";
+  // The first flow's second segment went through its record with the same port.
+  EXPECT_EQ(source_port(r.results[8].out), 1024);
+
+  // A prediction that does not come true (the flow before it could not be sent: its TTL ran
+  // out) only costs a prefetch: the port taken is the one unhinted handling takes.
+  Env hinted, plain;
+  const std::vector<Bytes> second = {
+      from_client(1).tcp_segment(seg(40010, 80, kSyn, 1)),  // TTL 1: dropped, takes no port
+      from_client().tcp_segment(seg(40011, 80, kSyn, 1)),
+  };
+  const BurstRun r2 = run_burst(hinted, second);
+  EXPECT_EQ(r2.hints[0].snat_port, be16(1024));
+  EXPECT_EQ(r2.hints[1].snat_port, be16(1025)) << "predicted behind the first";
+  EXPECT_EQ(describe(r2.results[0].verdict), describe(dropped(DropReason::kTtlExceeded)));
+  ASSERT_EQ(r2.results[1].verdict.action, Action::kForward);
+  EXPECT_EQ(source_port(r2.results[1].out), 1024) << "but it takes the port unhinted takes";
+  run(plain, second[0]);
+  EXPECT_EQ(diff(r2.results[1].out, run(plain, second[1]).out), "");
+}
+
+// A worker hints every frame; tests call handle_frame() bare. Both must do exactly the same:
+// the same conversation through two tables, one hinted and one not, frame for frame.
+TEST(L4Hints, HintedFramesAreHandledExactlyLikeUnhintedOnes) {
+  const Net& n = net();
+  for (const uint16_t workers : {1, 2}) {
+    SCOPED_TRACE("workers " + std::to_string(workers));
+    Env plain(64, 0, workers), hinted(64, 0, workers);
+    std::vector<Bytes> frames = {
+        from_client().tcp_segment(seg(40001, 80, kSyn, 1000)),
+        from_backend(n.be1_mac, n.be1).tcp_segment(seg(8080, 1024, kSyn | kAck, 5000, 1001)),
+        from_client().tcp_segment(seg(40001, 80, kAck, 1001, 5001)),
+        from_client().udp(5000, 53, pkt::text("query")),
+        from_backend(n.be1_mac, n.be1).udp(5353, 1024, pkt::text("answer")),
+        from_client().tcp_segment(seg(40002, 90, kSyn, 1)),
+        from_client().tcp_segment(seg(40003, 1080, kSyn, 1)),
+        from_client().tcp_segment(seg(40003, 2080, kSyn, 1)),
+        from_client().tcp_segment(seg(40004, 443, kSyn, 1)),
+        from_client().udp(5000, 7777),
+        from_client().tcp_segment(seg(40005, 80, kRst, 1)),
+        from_client6().tcp_segment(seg(40001, 80, kSyn, 1)),
+        from_backend6(n.be1_6_mac, n.be1_6).tcp_segment(seg(8080, 1024, kSyn | kAck, 9, 2)),
+        from_client6().udp(5000, 53, pkt::text("q6")),
+        from_client().tcp_segment(seg(40001, 80, kFin | kAck, 1001, 5001)),
+        from_client().tcp_segment(seg(40001, 80, kSyn, 9000)),
+        from_client().ipv4_options(Bytes(4, 1)).udp(5001, 53, pkt::text("opt")),
+    };
+    for (uint16_t p = 41000; p < 41040; ++p) {  // more new flows than fit a burst of hints
+      frames.push_back(from_client().tcp_segment(seg(p, 90, kSyn, 1)));
+    }
+    for (size_t i = 0; i < frames.size(); ++i) {
+      SCOPED_TRACE("frame " + std::to_string(i));
+      const Result a = run(plain, frames[i]);
+      const Result b = run(hinted, frames[i], 0, kHeadroom, true);
+      EXPECT_EQ(describe(b.verdict), describe(a.verdict));
+      EXPECT_EQ(diff(b.out, a.out), "");
+    }
+    EXPECT_EQ(hinted.conns.size(), plain.conns.size());
   }
 }
 

@@ -81,7 +81,8 @@ std::string format_counters(const lcore::CounterTotals& t) {
   out << " flows.new=" << t.new_flows << " flows.stateless=" << t.stateless_flows
       << " flows.backend_gone=" << t.backend_gone << " flows.expired=" << t.expired
       << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
-      << " handoff.in=" << t.handoffs_in;
+      << " handoff.in=" << t.handoffs_in << " neighbor.held=" << t.held
+      << " neighbor.released=" << t.released;
   for (int i = 0; i < nf::kDropReasonCount; ++i) {
     out << " drop." << nf::drop_reason_name(static_cast<nf::DropReason>(i)) << '=' << t.dropped[i];
   }
@@ -378,6 +379,8 @@ void Runner::launch_workers() {
     ctx->resolve_tx = resolve_ring_;
     lcore::init_l4(*ctx, static_cast<unsigned>(w), static_cast<unsigned>(worker_lcores_.size()),
                    tsc_hz_);
+    // A frame waits for its next hop's MAC as long as one resolution request does.
+    ctx->hold_ticks = node_.neighbors.retransmit_ms * tsc_hz_ / 1000;
     for (size_t p = 0; p < uplinks_.size() && p < nf::lb::Tables::kMaxInterfaces; ++p) {
       ctx->l4.mtu[p] = node_.interfaces[p].mtu;
     }

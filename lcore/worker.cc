@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -57,6 +58,8 @@ void CounterTotals::add(const WorkerCounters& c) {
   handoffs_in += c.handoffs_in.get();
   conns += c.conns.get();
   expired += c.expired.get();
+  held += c.held.get();
+  released += c.released.get();
 }
 
 void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz) {
@@ -66,6 +69,7 @@ void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_h
   w.l4.workers = static_cast<uint16_t>(workers == 0 ? 1 : workers);
   // One resolution request per next hop per 100 ms at most, whatever the packet rate.
   w.l4.request_interval = tsc_hz / 10;
+  w.hold_ticks = tsc_hz;
   for (unsigned p = 0; p < w.n_ports && p < nf::lb::Tables::kMaxInterfaces; ++p) {
     w.l4.port_mac[p] = w.ports[p].ctx.mac;
   }
@@ -83,6 +87,22 @@ void send_one(WorkerContext& w, uint8_t port_index, rte_mbuf* m) {
   }
   w.counters.tx.add(
       send_or_count(w.ports[port_index].uplink, w.queue, &m, 1, w.counters.dropped[tx_full]));
+}
+
+// Puts a frame on hold for its next hop, or drops it when the hold (or that next hop's share of
+// it) is full.
+void hold_frame(WorkerContext& w, rte_mbuf* m, uint16_t nexthop, uint8_t port, nf::ForwardKind kind,
+                uint64_t now) {
+  unsigned same = 0;
+  for (unsigned i = 0; i < w.n_held; ++i) same += w.held[i].nexthop == nexthop;
+  if (w.n_held == WorkerContext::kHoldCapacity || same >= WorkerContext::kHoldPerNexthop ||
+      port >= w.n_ports) {
+    w.counters.dropped[static_cast<int>(nf::DropReason::kNeighborUnresolved)].add(1);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  w.held[w.n_held++] = {m, now, nexthop, port, kind};
+  w.counters.held.add(1);
 }
 
 // Passes frames to the workers that own their flows, grouped by worker.
@@ -189,6 +209,15 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
         }
         break;
       }
+      case nf::Action::kHold: {
+        const uint16_t pre = nf::forward_prepended(v.forward);
+        m->data_off = static_cast<uint16_t>(m->data_off - pre);
+        m->data_len = len;
+        m->pkt_len = len;
+        m->ol_flags = 0;
+        hold_frame(w, m, l4->hold_nexthop, v.port, v.forward, l4->now);
+        break;
+      }
       case nf::Action::kHandoff:
         m->hash.usr = hops + 1u;
         m->port = port.uplink;  // the owner finds the receiving interface from it
@@ -246,6 +275,36 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
 void handle_uplink_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index,
                          rte_mbuf** pkts, uint16_t n) {
   handle_burst(w, snap, port_index, pkts, n, false);
+}
+
+void release_held(WorkerContext& w, uint64_t now) {
+  unsigned keep = 0;
+  for (unsigned i = 0; i < w.n_held; ++i) {
+    const WorkerContext::HeldFrame h = w.held[i];
+    uint8_t mac[6];
+    if (w.neighbors != nullptr && w.neighbors->get(h.nexthop, mac)) {
+      uint8_t* const frame = rte_pktmbuf_mtod(h.m, uint8_t*);
+      std::memcpy(frame, mac, 6);
+      std::memcpy(frame + 6, w.l4.port_mac[h.port].addr_bytes, 6);
+      w.counters.released.add(1);
+      w.counters.forwarded[static_cast<int>(h.kind)].add(1);
+      send_one(w, h.port, h.m);
+    } else if (now - h.since > w.hold_ticks) {
+      w.counters.dropped[static_cast<int>(nf::DropReason::kNeighborUnresolved)].add(1);
+      rte_pktmbuf_free(h.m);
+    } else {
+      w.held[keep++] = h;
+    }
+  }
+  w.n_held = keep;
+}
+
+void drop_held(WorkerContext& w) {
+  for (unsigned i = 0; i < w.n_held; ++i) {
+    w.counters.dropped[static_cast<int>(nf::DropReason::kNeighborUnresolved)].add(1);
+    rte_pktmbuf_free(w.held[i].m);
+  }
+  w.n_held = 0;
 }
 
 unsigned drain_handoffs(WorkerContext& w, const Snapshot& snap) {
@@ -314,6 +373,7 @@ unsigned poll_once(WorkerContext& w) {
   }
 
   handled += drain_handoffs(w, *snap);
+  if (w.n_held != 0) release_held(w, rte_rdtsc());
   if (w.conns != nullptr) {
     const uint32_t freed = w.conns->expire(rte_rdtsc(), w.expire_budget);
     if (freed != 0) w.counters.expired.add(freed);
@@ -348,6 +408,7 @@ int worker_main(void* arg) {
     sleep_us = sleep_us * 2 > w.idle_sleep_us ? w.idle_sleep_us : sleep_us * 2;
   }
 
+  drop_held(w);
   rte_rcu_qsbr_thread_offline(qsbr, w.thread_id);
   rte_rcu_qsbr_thread_unregister(qsbr, w.thread_id);
   return 0;

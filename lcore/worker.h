@@ -10,10 +10,13 @@
 //   4. drain the control ring -> tx on the named uplink;
 //   5. drain the handoff ring: frames of flows this worker owns that another worker received
 //      (full-NAT replies: the SNAT port says which worker owns the flow; see docs/architecture.md);
-//   6. expire a few connection records (bounded clock-hand sweep);
-//   7. report a quiescent state.
+//   6. send the held frames whose next hop's MAC has arrived, drop those that waited too long;
+//   7. expire a few connection records (bounded clock-hand sweep);
+//   8. report a quiescent state.
 // L4 forwards (nf::Action::kForward) go out the interface the verdict names; next hops the data
-// plane could not resolve are posted on the resolve ring for the control thread.
+// plane could not resolve are posted on the resolve ring for the control thread, and the frames
+// for them (nf::Action::kHold) wait in a small bounded hold until the MAC is learned, as a
+// kernel's neighbor queue would keep them, so the first packet to a new endpoint is not lost.
 // After a run of empty polls the worker sleeps (bounded, idle_sleep_us), offline for RCU while
 // it does. No allocation, no locks, no syscalls except that sleep, no exceptions, no logging.
 #pragma once
@@ -67,6 +70,8 @@ struct alignas(64) WorkerCounters {
   Counter handoffs_in;                           // frames received from other workers
   Counter conns;                                 // gauge: live connection records
   Counter expired;                               // records freed by the expiry sweep
+  Counter held;                                  // frames put on hold for a next hop's MAC
+  Counter released;                              // held frames sent once the MAC was known
 };
 
 // Plain summed copy of counters, for reporting.
@@ -76,7 +81,7 @@ struct CounterTotals {
   std::array<uint64_t, kReplyKinds> replies{};
   std::array<uint64_t, kForwardKinds> forwarded{};
   uint64_t new_flows = 0, stateless_flows = 0, backend_gone = 0, handoffs_out = 0, handoffs_in = 0,
-           conns = 0, expired = 0;
+           conns = 0, expired = 0, held = 0, released = 0;
   uint64_t dropped_total() const;
   void add(const WorkerCounters& c);
 };
@@ -105,13 +110,34 @@ struct WorkerContext {
   std::array<rte_ring*, kMaxWorkers> handoff_tx{};  // every worker's handoff_rx, by index
   rte_ring* resolve_tx = nullptr;  // next-hop indices for the control thread (MP/SC)
   uint32_t expire_budget = 8;      // records the expiry sweep looks at per loop
-  nf::L4Context l4;                // worker index, worker count, port MACs/MTUs, SNAT cursor
+  nf::L4Context l4;                // worker index, worker count, port MACs/MTUs, SNAT cursors
+
+  // Frames waiting for their next hop's MAC (nf::Action::kHold), oldest first. At most
+  // kHoldPerNexthop for one next hop, so one that never answers cannot take the whole hold.
+  struct HeldFrame {
+    rte_mbuf* m;
+    uint64_t since;  // TSC when it was put on hold
+    uint16_t nexthop;
+    uint8_t port;
+    nf::ForwardKind kind;
+  };
+  static constexpr unsigned kHoldCapacity = 64;
+  static constexpr unsigned kHoldPerNexthop = 8;
+  std::array<HeldFrame, kHoldCapacity> held{};
+  unsigned n_held = 0;
+  uint64_t hold_ticks = 0;  // how long a frame may wait (spec.neighbors.retransmitTime)
 
   WorkerCounters counters;
 };
 
-// Fills w.l4's constant part from the context (call after ports, conns and neighbors are set).
+// Fills w.l4's constant part from the context (call after ports, conns and neighbors are set);
+// frames wait for a next hop's MAC for one second unless hold_ticks is set afterwards.
 void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz);
+
+// Sends the held frames whose next hop is resolved now, drops (counted) those held longer than
+// hold_ticks at `now`, keeps the rest. drop_held() drops them all (a worker that stops).
+void release_held(WorkerContext& w, uint64_t now);
+void drop_held(WorkerContext& w);
 
 // One iteration; returns the number of frames handled. Exposed for pipeline tests and
 // benchmarks, which drive a worker without launching it on an lcore.

@@ -43,6 +43,10 @@ enum class Action : uint8_t {
   kPunt,     // hand the frame unchanged to the kernel tap of this port
   kForward,  // the frame was rewritten; transmit it out interface verdict.port (see forward)
   kHandoff,  // another worker owns this flow: pass the frame unchanged to worker verdict.port
+  kHold,     // rewritten as for kForward but for its Ethernet addresses: the next hop's MAC is
+             // not known yet (L4Context::hold_nexthop names it, and a request is on its way).
+             // Keep the frame briefly; once the MAC is known, set the Ethernet destination to it
+             // and the source to interface verdict.port's MAC, and send it there.
 };
 
 enum class ReplyKind : uint8_t {
@@ -74,8 +78,8 @@ struct Verdict {
   Action action = Action::kDrop;
   DropReason drop = DropReason::kNotForUs;        // meaningful when action == kDrop
   ReplyKind reply = ReplyKind::kArpReply;         // meaningful when action == kReply
-  ForwardKind forward = ForwardKind::kToBackend;  // meaningful when action == kForward
-  uint8_t port = 0;  // kForward: interface index to send on; kHandoff: worker index
+  ForwardKind forward = ForwardKind::kToBackend;  // meaningful when action == kForward or kHold
+  uint8_t port = 0;  // kForward, kHold: interface index to send on; kHandoff: worker index
 };
 
 // What one worker's L4 path counts besides drops, per burst (the worker folds these into its
@@ -111,6 +115,7 @@ struct L4Context {
   uint16_t worker = 0;                 // this worker's index and the number of workers: the
   uint16_t workers = 1;                // SNAT port p belongs to worker p % workers
   uint8_t handoff_hops = 0;            // per packet: workers that already looked at it
+  uint16_t hold_nexthop = 0;           // per packet, with Action::kHold: the next hop it awaits
   FlowHint hint;                       // per packet: the frame's hint (l4_offset 0: none)
   // Per burst, kept by flow_prefetch(): the new flows it saw so far and the backend each full-NAT
   // one will take a SNAT port from (~0u: none), so that it predicts every flow's port.

@@ -37,6 +37,10 @@ class Outcome {
     return Outcome(static_cast<uint32_t>(Action::kForward) | static_cast<uint32_t>(kind) << 16 |
                    static_cast<uint32_t>(port) << 24);
   }
+  static constexpr Outcome hold(ForwardKind kind, uint8_t port) {
+    return Outcome(static_cast<uint32_t>(Action::kHold) | static_cast<uint32_t>(kind) << 16 |
+                   static_cast<uint32_t>(port) << 24);
+  }
   static constexpr Outcome handoff(uint8_t worker) {
     return Outcome(static_cast<uint32_t>(Action::kHandoff) | static_cast<uint32_t>(worker) << 24);
   }
@@ -69,6 +73,7 @@ constexpr Outcome punt() { return Outcome::punt(); }
 constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
 constexpr Outcome forward(ForwardKind kind, uint8_t port) { return Outcome::forward(kind, port); }
 constexpr Outcome handoff(uint8_t worker) { return Outcome::handoff(worker); }
+constexpr Outcome hold(ForwardKind kind, uint8_t port) { return Outcome::hold(kind, port); }
 
 // Echo request -> echo reply in place, for ICMP (RFC 792) and ICMPv6 (RFC 4443) alike: the
 // type changes, the code stays 0 and the checksum follows incrementally (RFC 1624); the frame

@@ -199,10 +199,19 @@ bool next_hop_mac(L4Context& l4, uint16_t nexthop, uint8_t mac[6]) {
   return false;
 }
 
+// A frame rewritten for a next hop whose MAC is not known yet: the worker holds it until the
+// request next_hop_mac() queued is answered (or drops it after a while, counted).
+Outcome hold_for(L4Context& l4, uint16_t nexthop, ForwardKind kind, uint8_t port) {
+  l4.hold_nexthop = nexthop;
+  return hold(kind, port);
+}
+
 // Prepends the tunnel header (RFC 2003 IPIP / RFC 2473 IPv6-in-IPv6) in the headroom.
+// mac: the next hop's, or nullptr to hold the frame for `nexthop`.
 template <class F>
 Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const uint8_t* dst,
-                    uint8_t out_port, const uint8_t mac[6], L4Context& l4, uint32_t flow_hash) {
+                    uint8_t out_port, const uint8_t* mac, uint16_t nexthop, L4Context& l4,
+                    uint32_t flow_hash) {
   const lb::Addr* src = l4.tables->interface_address(out_port, F::kV6);
   if (src == nullptr) return drop(DropReason::kNoSourceAddress);
   const uint8_t* const inner = frame + eth::kHeaderLen;
@@ -240,8 +249,9 @@ Outcome encapsulate(uint8_t* frame, uint16_t* len, uint16_t headroom, const uint
     store16(outer + ipv4::kChecksum, csum::finish(csum::add(0, outer, 20)));
   }
   store16(start + eth::kType, F::kEtherType);
-  set_macs(start, mac, l4.port_mac[out_port]);
   *len = static_cast<uint16_t>(eth::kHeaderLen + F::kEncapLen + inner_len);
+  if (mac == nullptr) return hold_for(l4, nexthop, F::kEncapKind, out_port);
+  set_macs(start, mac, l4.port_mac[out_port]);
   return forward(F::kEncapKind, out_port);
 }
 
@@ -258,10 +268,12 @@ template <class F>
 Outcome forward_unchanged(uint8_t* frame, uint16_t* len, uint16_t headroom, const Target& t,
                           L4Context& l4, uint32_t flow_hash, ForwardKind kind) {
   uint8_t mac[6];
-  if (!next_hop_mac(l4, t.nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
+  const bool resolved = next_hop_mac(l4, t.nexthop, mac);
   if (t.mode == lb::Mode::kIpip) {
-    return encapsulate<F>(frame, len, headroom, t.addr, t.port_index, mac, l4, flow_hash);
+    return encapsulate<F>(frame, len, headroom, t.addr, t.port_index, resolved ? mac : nullptr,
+                          t.nexthop, l4, flow_hash);
   }
+  if (!resolved) return hold_for(l4, t.nexthop, kind, t.port_index);
   set_macs(frame, mac, l4.port_mac[t.port_index]);
   return forward(kind, t.port_index);
 }
@@ -395,12 +407,14 @@ bool assign_snat(Conn* c, const lb::Backend& b, const lb::Addr& snat, L4Context&
 
 template <class F>
 Outcome forward_nat(uint8_t* frame, const Datagram& d, Conn* c, L4Context& l4) {
-  uint8_t mac[6];
-  if (!next_hop_mac(l4, c->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
   if (ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
   // The backend answers backend -> SNAT: this packet goes SNAT -> backend.
   translate<F>(d.ip, d.l4, d.proto, conn_dst<F>(*c, ConnDir::kReply),
                conn_src<F>(*c, ConnDir::kReply), swapped(conn_ports(*c, ConnDir::kReply)), true);
+  uint8_t mac[6];
+  if (!next_hop_mac(l4, c->nexthop, mac)) [[unlikely]] {
+    return hold_for(l4, c->nexthop, ForwardKind::kToBackend, c->port_index);
+  }
   set_macs(frame, mac, l4.port_mac[c->port_index]);
   return forward(ForwardKind::kToBackend, c->port_index);
 }
@@ -469,8 +483,6 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     if (is_tcp) return tcp_reset<F>(frame, len, port, d);
     return drop(DropReason::kNoEndpoint);
   }
-  uint8_t mac[6];
-  if (!next_hop_mac(l4, b->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
   // Full NAT routes the packet: one it cannot send on opens no flow (no record, no SNAT port).
   if (svc->mode == lb::Mode::kNat && ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
 
@@ -704,13 +716,15 @@ Outcome icmp_error(uint8_t* frame, uint16_t* len, uint16_t headroom, const Datag
                           static_cast<lb::Mode>(c->mode)};
       return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kIcmpToBackend);
     }
-    uint8_t mac[6];
-    if (!next_hop_mac(l4, c->nexthop, mac)) return drop(DropReason::kNeighborUnresolved);
     // The backend sent backend:bport -> SNAT:p; that is what the error must quote.
     const uint8_t* const backend = conn_src<F>(*c, ConnDir::kReply);
     const uint8_t* const snat = conn_dst<F>(*c, ConnDir::kReply);
     translate_icmp<F>(d, inner, inner_hlen, quoted, snat, backend, backend,
                       c->sport(ConnDir::kReply), snat, c->dport(ConnDir::kReply));
+    uint8_t mac[6];
+    if (!next_hop_mac(l4, c->nexthop, mac)) {
+      return hold_for(l4, c->nexthop, ForwardKind::kIcmpToBackend, c->port_index);
+    }
     set_macs(frame, mac, l4.port_mac[c->port_index]);
     return forward(ForwardKind::kIcmpToBackend, c->port_index);
   }

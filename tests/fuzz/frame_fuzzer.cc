@@ -220,6 +220,7 @@ void check_verdict(const nf::Verdict& v, unsigned workers) {
       if (v.reply >= nf::ReplyKind::kCount) std::abort();
       break;
     case nf::Action::kForward:
+    case nf::Action::kHold:
       if (v.forward >= nf::ForwardKind::kCount || v.port >= nf::lb::Tables::kMaxInterfaces) {
         std::abort();
       }
@@ -273,8 +274,9 @@ int run_l4(const uint8_t* data, size_t size, const nf::PortContext& port, size_t
     const nf::Verdict v = nf::handle_frame(frame, &l, static_cast<uint16_t>(room), kHeadroom, port,
                                            l4_addresses(), &w.l4);
     check_verdict(v, w.l4.workers);
-    const size_t prepended =
-        v.action == nf::Action::kForward ? nf::forward_prepended(v.forward) : 0;
+    const bool sends = v.action == nf::Action::kForward || v.action == nf::Action::kHold;
+    const size_t prepended = sends ? nf::forward_prepended(v.forward) : 0;
+    if (v.action == nf::Action::kHold && w.l4.hold_nexthop >= w.neighbors.capacity()) std::abort();
     if (prepended > kHeadroom || l > room + prepended) std::abort();
     if (w.l4.n_resolve > nf::L4Context::kMaxResolve) std::abort();
     if (v.action == nf::Action::kDrop || v.action == nf::Action::kPunt ||

@@ -348,6 +348,7 @@ class L4Pipeline : public ::testing::TestWithParam<Family> {
   }
 
   void TearDown() override {
+    for (auto& w : workers_) lcore::drop_held(*w);  // as worker_main does when it stops
     workers_.clear();
     for (uint16_t q = 0; q < kQueues; ++q) {
       for (rte_ring* r : {uplink_.rx[q], uplink_.tx[q], tap_.rx[q], tap_.tx[q]}) free_mbufs(r);
@@ -790,34 +791,66 @@ TEST_P(L4Pipeline, NoEndpointResetsTcpAndDropsUdp) {
   EXPECT_EQ(worker().counters.conns.get(), 0u);
 }
 
-TEST_P(L4Pipeline, UnresolvedNextHopDropsAndAsksTheControlThread) {
+TEST_P(L4Pipeline, UnresolvedNextHopHoldsTheFrameUntilItResolves) {
   const int idx = hop(fam().dark_backend);
   ASSERT_GE(idx, 0);
   receive(client_tcp(fam().vip_dark, 40005, 80, kTcpSyn, 1));
   poll();
-  EXPECT_TRUE(sent().empty());
-  EXPECT_EQ(dropped(nf::DropReason::kNeighborUnresolved), 1u);
-  EXPECT_EQ(worker().counters.conns.get(), 0u);
+  EXPECT_TRUE(sent().empty()) << "held, not sent";
+  EXPECT_EQ(worker().counters.held.get(), 1u);
+  EXPECT_EQ(dropped_total(), 0u);
+  EXPECT_EQ(worker().counters.conns.get(), 1u) << "the flow has its record already";
   void* posted[8];
   ASSERT_EQ(rte_ring_sc_dequeue_burst(resolve_, posted, 8, nullptr), 1u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(posted[0]), static_cast<uintptr_t>(idx) + 1)
       << "the resolve ring carries next-hop index + 1";
 
-  // The retransmitted SYN within the request interval asks nobody again.
+  // The retransmitted SYN within the request interval asks nobody again and waits as well.
   receive(client_tcp(fam().vip_dark, 40005, 80, kTcpSyn, 1));
   poll();
-  EXPECT_EQ(dropped(nf::DropReason::kNeighborUnresolved), 2u);
+  EXPECT_EQ(worker().counters.held.get(), 2u);
   EXPECT_EQ(rte_ring_count(resolve_), 0u);
-
-  // Once the control thread has resolved it, the next SYN goes out.
-  learn(fam().dark_backend);
-  receive(client_tcp(fam().vip_dark, 40005, 80, kTcpSyn, 1));
   poll();
-  const Bytes out = one_sent();
-  const auto eth = parse_eth(out);
-  ASSERT_TRUE(eth);
-  EXPECT_EQ(eth->dst, backend_mac(fam().dark_backend, fam().v6));
-  EXPECT_EQ(parse_ip(out)->dst, fam().dark_backend);
+  EXPECT_TRUE(sent().empty()) << "still unresolved";
+
+  // Once the control thread has resolved it, the next loop sends both, oldest first, to the MAC.
+  learn(fam().dark_backend);
+  poll();
+  const auto out = sent();
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& f : out) {
+    const auto eth = parse_eth(f.bytes);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst, backend_mac(fam().dark_backend, fam().v6));
+    EXPECT_EQ(eth->src, port_mac_);
+    EXPECT_EQ(parse_ip(f.bytes)->dst, fam().dark_backend);
+    EXPECT_EQ(f.data_len, f.pkt_len);
+    EXPECT_TRUE(parse_tcp(f.bytes)->checksum_ok);
+  }
+  EXPECT_EQ(parse_tcp(out[0].bytes)->sport, parse_tcp(out[1].bytes)->sport) << "one flow";
+  EXPECT_EQ(worker().counters.released.get(), 2u);
+  EXPECT_EQ(forwarded(nf::ForwardKind::kToBackend), 2u);
+  EXPECT_EQ(worker().n_held, 0u);
+  EXPECT_EQ(dropped_total(), 0u);
+}
+
+TEST_P(L4Pipeline, HeldFramesAreBoundedAndDroppedWhenTheNextHopStaysSilent) {
+  // At most kHoldPerNexthop frames for one next hop; the rest are dropped at once, counted.
+  constexpr unsigned kPer = lcore::WorkerContext::kHoldPerNexthop;
+  for (unsigned i = 0; i < kPer + 3; ++i) {
+    receive(client_tcp(fam().vip_dark, static_cast<uint16_t>(41000 + i), 80, kTcpSyn, 1));
+  }
+  poll();
+  EXPECT_EQ(worker().counters.held.get(), kPer);
+  EXPECT_EQ(dropped(nf::DropReason::kNeighborUnresolved), 3u);
+  EXPECT_TRUE(sent().empty());
+  // A next hop that never answers: after hold_ticks its frames are dropped, counted.
+  worker().hold_ticks = 0;
+  poll();
+  EXPECT_EQ(worker().n_held, 0u);
+  EXPECT_EQ(dropped(nf::DropReason::kNeighborUnresolved), kPer + 3);
+  EXPECT_EQ(worker().counters.released.get(), 0u);
+  EXPECT_TRUE(sent().empty());
 }
 
 TEST_P(L4Pipeline, WorkerLearnsBackendMacsFromArpAndNeighborAdvertisements) {

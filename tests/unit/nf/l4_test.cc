@@ -361,6 +361,11 @@ std::string describe(const Verdict& v) {
     }
     case Action::kHandoff:
       return "handoff to worker " + std::to_string(v.port);
+    case Action::kHold: {
+      const auto i = static_cast<size_t>(v.forward);
+      return std::string("hold ") + (i < std::size(kForwards) ? kForwards[i] : "unknown") +
+             " port " + std::to_string(v.port);
+    }
   }
   return "unknown action " + std::to_string(static_cast<int>(v.action));
 }
@@ -374,6 +379,13 @@ Verdict dropped(DropReason r) {
 Verdict forwarded(ForwardKind k, uint8_t port = 0) {
   Verdict v;
   v.action = Action::kForward;
+  v.forward = k;
+  v.port = port;
+  return v;
+}
+Verdict held(ForwardKind k, uint8_t port = 0) {
+  Verdict v;
+  v.action = Action::kHold;
   v.forward = k;
   v.port = port;
   return v;
@@ -487,8 +499,8 @@ Result run(Env& e, const Bytes& in, uint8_t port = 0, uint16_t headroom = kHeadr
   Result r;
   r.verdict = handle_frame(frame, &len, room, headroom, e.ports[port], e.addresses, &e.l4);
   e.l4.hint = {};
-  const uint16_t prepended =
-      r.verdict.action == Action::kForward ? forward_prepended(r.verdict.forward) : 0;
+  const bool sends = r.verdict.action == Action::kForward || r.verdict.action == Action::kHold;
+  const uint16_t prepended = sends ? forward_prepended(r.verdict.forward) : 0;
   EXPECT_LE(prepended, headroom);
   EXPECT_LE(len, room + prepended);
   if (prepended > headroom || len > room + prepended) return r;
@@ -500,6 +512,7 @@ Result run(Env& e, const Bytes& in, uint8_t port = 0, uint16_t headroom = kHeadr
       EXPECT_EQ(diff(r.out, in), "") << "frames not sent on stay unchanged";
       break;
     case Action::kForward:
+    case Action::kHold:  // everything but the Ethernet addresses is final
     case Action::kReply:
       expect_checksums_valid(r.out);
       break;
@@ -1982,20 +1995,29 @@ TEST(L4Hints, HintedFramesAreHandledExactlyLikeUnhintedOnes) {
 
 // ---- resources ------------------------------------------------------------------------------
 
-TEST(L4Resources, UnresolvedNextHopAsksOncePerInterval) {
+// A frame for a next hop whose MAC is unknown is rewritten and held (the worker sends it when
+// the MAC arrives); the next hop is asked for once per request interval.
+TEST(L4Resources, UnresolvedNextHopHoldsTheFrameAndAsksOncePerInterval) {
   const Net& n = net();
   Env e;
   const Bytes syn = from_client().tcp_segment(seg(40001, 99, kSyn, 1));
-  EXPECT_EQ(describe(run(e, syn).verdict), describe(dropped(DropReason::kNeighborUnresolved)));
+  const Result first = run(e, syn);
+  EXPECT_EQ(describe(first.verdict), describe(held(ForwardKind::kToBackend)));
+  EXPECT_EQ(e.l4.hold_nexthop, kNhUnresolved);
+  EXPECT_EQ(destination(first.out), n.be_unresolved) << "rewritten for the backend";
+  EXPECT_EQ(pkt::parse_eth(first.out)->dst, n.port0_mac) << "all but the MACs";
   ASSERT_EQ(e.l4.n_resolve, 1u);
   EXPECT_EQ(e.l4.resolve[0], kNhUnresolved);
-  EXPECT_EQ(e.conns.size(), 0u) << "no record for a flow that could not be sent";
-  EXPECT_EQ(e.l4.counters.new_flows, 0u);
+  EXPECT_EQ(e.conns.size(), 1u) << "the flow has its record: the SYN is on its way";
+  EXPECT_EQ(e.l4.counters.new_flows, 1u);
 
   e.l4.now += kRequestInterval - 1;
-  EXPECT_EQ(describe(run(e, syn).verdict), describe(dropped(DropReason::kNeighborUnresolved)));
+  const Result again = run(e, syn);
+  EXPECT_EQ(describe(again.verdict), describe(held(ForwardKind::kToBackend)));
+  EXPECT_EQ(diff(again.out, first.out), "") << "the retransmission goes the flow's way";
   EXPECT_EQ(describe(run(e, from_client().udp(5000, 99, pkt::text("d"))).verdict),
-            describe(dropped(DropReason::kNeighborUnresolved)));
+            describe(held(ForwardKind::kToBackend)))
+      << "DSR too";
   EXPECT_EQ(e.l4.n_resolve, 1u) << "not again within the interval";
 
   e.l4.now += 1;
@@ -2004,7 +2026,9 @@ TEST(L4Resources, UnresolvedNextHopAsksOncePerInterval) {
   EXPECT_EQ(e.l4.resolve[1], kNhUnresolved);
 
   // IPv6 next hop: its own request.
-  run(e, from_client6().tcp_segment(seg(40001, 99, kSyn, 1)));
+  EXPECT_EQ(describe(run(e, from_client6().tcp_segment(seg(40001, 99, kSyn, 1))).verdict),
+            describe(held(ForwardKind::kToBackend)));
+  EXPECT_EQ(e.l4.hold_nexthop, kNhUnresolved6);
   ASSERT_EQ(e.l4.n_resolve, 3u);
   EXPECT_EQ(e.l4.resolve[2], kNhUnresolved6);
 
@@ -2015,6 +2039,19 @@ TEST(L4Resources, UnresolvedNextHopAsksOncePerInterval) {
   ASSERT_EQ(describe(r.verdict), describe(forwarded(ForwardKind::kToBackend)));
   EXPECT_EQ(pkt::parse_eth(r.out)->dst, mac);
   EXPECT_EQ(destination(r.out), n.be_unresolved);
+  EXPECT_EQ(diff(with_macs(first.out, mac, n.port0_mac), r.out), "")
+      << "what was held is what is sent, once the MACs are set";
+}
+
+TEST(L4Resources, IpipToAnUnresolvedTunnelEndIsHeldEncapsulated) {
+  const Net& n = net();
+  Env e;
+  e.neighbors.reset(kNhTun);
+  const Result r = run(e, from_client().tcp_segment(seg(40001, 2080, kSyn, 1)));
+  ASSERT_EQ(describe(r.verdict), describe(held(ForwardKind::kToBackendIpip4, 1)));
+  EXPECT_EQ(e.l4.hold_nexthop, kNhTun);
+  ASSERT_EQ(r.out.size(), 14u + 20 + 20 + 20) << "the outer header is there";
+  EXPECT_EQ(destination(r.out), n.tun);
 }
 
 TEST(L4Resources, ResolveListIsBounded) {
@@ -2177,7 +2214,7 @@ TEST_F(L4Learning, NdpThatMustNotTeach) {
 
 TEST_F(L4Learning, LearnedNextHopUnblocksItsFlows) {
   const Bytes udp = from_client().udp(5000, 99, pkt::text("d"));
-  EXPECT_EQ(describe(run(e, udp).verdict), describe(dropped(DropReason::kNeighborUnresolved)));
+  EXPECT_EQ(describe(run(e, udp).verdict), describe(held(ForwardKind::kToBackend)));
   run(e, Frame::eth(n.port0_mac, mac29).arp_reply(mac29, n.be_unresolved, n.port0_mac, n.node0));
   EXPECT_EQ(diff(run(e, udp).out, with_macs(udp, mac29, n.port0_mac)), "");
 }

@@ -146,7 +146,19 @@ struct alignas(64) Conn {
 
   // Stores a direction's addresses and ports (proto and v6 must be set already).
   void set_side(ConnDir d, const uint8_t* src_addr, const uint8_t* dst_addr, uint16_t sport_,
-                uint16_t dport_);
+                uint16_t dport_) {
+    Side& s = side[static_cast<int>(d)];
+    if (v6) {
+      std::memcpy(addr6[static_cast<int>(d)][0], src_addr, 16);
+      std::memcpy(addr6[static_cast<int>(d)][1], dst_addr, 16);
+      s.src4 = s.dst4 = 0;
+    } else {
+      std::memcpy(&s.src4, src_addr, 4);
+      std::memcpy(&s.dst4, dst_addr, 4);
+    }
+    s.sport = sport_;
+    s.dport = dport_;
+  }
 
   // The tuples as FlowTuples (control side, tests, the rare paths).
   FlowTuple tuple(ConnDir d) const;

@@ -10,7 +10,7 @@ namespace {
 
 constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
 
-uint32_t mix(uint64_t x) {
+inline uint32_t mix(uint64_t x) {
   x *= kGolden;
   return static_cast<uint32_t>(x ^ (x >> 32));
 }
@@ -22,6 +22,25 @@ uint32_t addr_hash(const uint8_t* addr, uint8_t v6) {
   return mix((hi * kGolden) ^ lo ^ v6);
 }
 
+// The address as two words, as the first and last 8 bytes of its Addr load: 4 bytes read for
+// IPv4 (the rest of an IPv4 Addr is zero), 16 for IPv6, so callers can pass addresses straight
+// out of a packet.
+inline void addr_words(const uint8_t* addr, uint8_t v6, uint64_t* hi, uint64_t* lo) {
+  if (v6) {
+    std::memcpy(hi, addr, 8);
+    std::memcpy(lo, addr + 8, 8);
+  } else {
+    uint8_t padded[8] = {};
+    std::memcpy(padded, addr, 4);
+    std::memcpy(hi, padded, 8);
+    *lo = 0;
+  }
+}
+
+inline uint32_t service_hash(uint64_t hi, uint64_t lo, uint8_t v6, uint8_t proto, uint16_t port) {
+  return mix((hi * kGolden) ^ lo ^ (uint64_t{port} << 32 | uint64_t{proto} << 8 | v6));
+}
+
 uint32_t table_size_for(size_t n) {
   uint32_t size = 16;
   while (size < 2 * n) size <<= 1;
@@ -29,21 +48,6 @@ uint32_t table_size_for(size_t n) {
 }
 
 }  // namespace
-
-// Reads 4 address bytes for IPv4 (the rest of an IPv4 Addr is zero), 16 for IPv6, so callers can
-// pass addresses straight out of a packet.
-uint32_t Tables::key_hash(const uint8_t* addr, uint8_t v6, uint8_t proto, uint16_t port) {
-  uint64_t hi = 0, lo = 0;
-  if (v6) {
-    std::memcpy(&hi, addr, 8);
-    std::memcpy(&lo, addr + 8, 8);
-  } else {
-    uint8_t padded[8] = {};  // the first 8 bytes of a zero-padded IPv4 Addr
-    std::memcpy(padded, addr, 4);
-    std::memcpy(&hi, padded, 8);
-  }
-  return mix((hi * kGolden) ^ lo ^ (uint64_t{port} << 32 | uint64_t{proto} << 8 | v6));
-}
 
 uint32_t Tables::add_service(const Service& s, const std::vector<Backend>& backends,
                              const std::vector<uint16_t>& maglev, const std::string& maglev_key) {
@@ -95,7 +99,9 @@ void Tables::finalize() {
   service_slots_.assign(size, 0);
   service_mask_ = size - 1;
   for (const Service& s : services_) {
-    uint32_t i = key_hash(s.vip.data(), s.v6, s.proto, s.port) & service_mask_;
+    uint64_t hi, lo;
+    addr_words(s.vip.data(), s.v6, &hi, &lo);
+    uint32_t i = service_hash(hi, lo, s.v6, s.proto, s.port) & service_mask_;
     while (service_slots_[i] != 0) i = (i + 1) & service_mask_;
     service_slots_[i] = s.index + 1;
   }
@@ -122,12 +128,17 @@ void Tables::finalize() {
 const Service* Tables::find_service(const uint8_t* vip, uint8_t v6, uint8_t proto,
                                     uint16_t port) const {
   if (services_.empty()) return nullptr;
-  for (uint32_t i = key_hash(vip, v6, proto, port) & service_mask_;; i = (i + 1) & service_mask_) {
+  uint64_t hi, lo;
+  addr_words(vip, v6, &hi, &lo);
+  for (uint32_t i = service_hash(hi, lo, v6, proto, port) & service_mask_;;
+       i = (i + 1) & service_mask_) {
     const uint32_t slot = service_slots_[i];
     if (slot == 0) return nullptr;
     const Service& s = services_[slot - 1];
-    if (s.port == port && s.proto == proto && s.v6 == v6 &&
-        std::memcmp(s.vip.data(), vip, v6 ? 16 : 4) == 0) {
+    uint64_t s_hi, s_lo;
+    std::memcpy(&s_hi, s.vip.data(), 8);
+    std::memcpy(&s_lo, s.vip.data() + 8, 8);
+    if (((s_hi ^ hi) | (s_lo ^ lo)) == 0 && s.port == port && s.proto == proto && s.v6 == v6) {
       return &s;
     }
   }

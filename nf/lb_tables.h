@@ -103,7 +103,6 @@ class Tables {
     uint8_t proto;
     uint8_t v6;
   };
-  static uint32_t key_hash(const uint8_t* addr, uint8_t v6, uint8_t proto, uint16_t port);
   struct Iface {
     Addr addr4{}, addr6{};
     bool has4 = false, has6 = false;

@@ -414,7 +414,7 @@ void Runner::init_l4() {
     } catch (const std::bad_alloc&) {
       throw std::runtime_error("cannot allocate " + std::to_string(lb.connections_per_lcore) +
                                " connection records per worker (spec.loadBalancer."
-                               "connectionsPerLcore, 128 bytes each)");
+                               "connectionsPerLcore, 164 bytes each)");
     }
     const std::string name = "portico_ho" + std::to_string(w);
     rte_ring* ring = rte_ring_create(name.c_str(), kControlRingSize,

@@ -89,6 +89,15 @@ void send_one(WorkerContext& w, uint8_t port_index, rte_mbuf* m) {
       send_or_count(w.ports[port_index].uplink, w.queue, &m, 1, w.counters.dropped[tx_full]));
 }
 
+// The mbuf of a frame the data plane rewrote: it now starts `prepended` bytes earlier (a tunnel
+// header) and is `len` bytes long, with no offload requests.
+inline void set_sent_frame(rte_mbuf* m, uint16_t prepended, uint16_t len) {
+  m->data_off = static_cast<uint16_t>(m->data_off - prepended);
+  m->data_len = len;
+  m->pkt_len = len;
+  m->ol_flags = 0;
+}
+
 // Puts a frame on hold for its next hop, or drops it when the hold (or that next hop's share of
 // it) is full.
 void hold_frame(WorkerContext& w, rte_mbuf* m, uint16_t nexthop, uint8_t port, nf::ForwardKind kind,
@@ -189,18 +198,12 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
                                            port.ctx, snap.addresses, l4);
     switch (v.action) {
       case nf::Action::kReply:
-        m->data_len = len;
-        m->pkt_len = len;
-        m->ol_flags = 0;
+        set_sent_frame(m, 0, len);
         out[n_out++] = m;
         ++reply_kinds[static_cast<int>(v.reply)];
         break;
-      case nf::Action::kForward: {
-        const uint16_t pre = nf::forward_prepended(v.forward);
-        m->data_off = static_cast<uint16_t>(m->data_off - pre);
-        m->data_len = len;
-        m->pkt_len = len;
-        m->ol_flags = 0;
+      case nf::Action::kForward:
+        set_sent_frame(m, nf::forward_prepended(v.forward), len);
         ++forward_kinds[static_cast<int>(v.forward)];
         if (v.port == port_index) {
           out[n_out++] = m;
@@ -208,16 +211,10 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
           send_one(w, v.port, m);
         }
         break;
-      }
-      case nf::Action::kHold: {
-        const uint16_t pre = nf::forward_prepended(v.forward);
-        m->data_off = static_cast<uint16_t>(m->data_off - pre);
-        m->data_len = len;
-        m->pkt_len = len;
-        m->ol_flags = 0;
+      case nf::Action::kHold:
+        set_sent_frame(m, nf::forward_prepended(v.forward), len);
         hold_frame(w, m, l4->hold_nexthop, v.port, v.forward, l4->now);
         break;
-      }
       case nf::Action::kHandoff:
         m->hash.usr = hops + 1u;
         m->port = port.uplink;  // the owner finds the receiving interface from it

@@ -817,6 +817,9 @@ void learn_from_ndp(const uint8_t* frame, uint16_t len, L4Context& l4) {
   }
   const int idx = l4.tables->nexthop_index(who, 1);
   if (idx < 0) return;
+  // A corrupted message teaches nothing (RFC 4861 7.1.1/7.1.2: the checksum must be valid).
+  const uint64_t pseudo = csum::add_ipv6_pseudo_header(0, ip, msg_len, ipv6::kProtoIcmpv6);
+  if (!csum::verify(csum::add(pseudo, msg, msg_len))) return;
   const uint8_t* mac = nullptr;
   for (uint32_t off = nd::kOptions; off + 2 <= msg_len;) {
     const uint32_t opt_len = msg[off + 1] * 8u;

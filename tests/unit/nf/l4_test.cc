@@ -2209,6 +2209,15 @@ TEST_F(L4Learning, NdpThatMustNotTeach) {
              .ipv6(n.be_unresolved6, n.node0_6, 255)
              .ndp_na(n.be_unresolved6, {false, true, true})
              .l4_append({2, 0, 1, 2, 3, 4, 5, 6}));
+  // A bad ICMPv6 checksum, NA and NS alike.
+  run(e, Frame::eth(n.port0_mac, mac29)
+             .ipv6(n.be_unresolved6, n.node0_6, 255)
+             .ndp_na(n.be_unresolved6, {false, true, true}, mac29)
+             .bad_l4_checksum());
+  run(e, Frame::eth(pkt::multicast_mac(pkt::solicited_node(n.node0_6)), mac29)
+             .ipv6(n.be_unresolved6, pkt::solicited_node(n.node0_6), 255)
+             .ndp_ns(n.node0_6, mac29)
+             .bad_l4_checksum());
   EXPECT_EQ(entries(), before);
 }
 

@@ -30,6 +30,11 @@ struct ObjectMeta {
   std::string namespace_;  // empty for cluster-scoped kinds
   Labels labels;
   std::map<std::string, std::string> annotations;
+  // metadata.creationTimestamp as Unix seconds (RFC 3339 in YAML); 0 when absent. Gateway API
+  // route precedence orders by it; files without it tie and fall back to namespace/name.
+  int64_t creation_timestamp = 0;
+  // metadata.generation; 1 when absent (the API server starts at 1). Status observedGeneration.
+  int64_t generation = 1;
 };
 
 // ---- portico.io/v1alpha1 NodeConfig ----
@@ -203,6 +208,185 @@ struct OtherObject {
   SourceRef src;
 };
 
+// ---- gateway.networking.k8s.io (v1; v1beta1 read the same) ----
+// Field names follow the Gateway API types (gateway_types.go, httproute_types.go). Defaults the
+// CRD applies are applied by the loader, so code reading these never re-derives them.
+
+struct GatewayClass {
+  ObjectMeta meta;  // cluster-scoped
+  SourceRef src;
+  std::string controller_name;  // spec.controllerName; Portico serves portico.io/gateway-controller
+  std::string description;
+  bool has_parameters_ref = false;  // spec.parametersRef set (Portico takes none: InvalidParameters)
+  std::string parameters_ref;       // "group/kind/namespace/name" as written, for messages
+};
+
+struct RouteGroupKind {
+  std::string group = "gateway.networking.k8s.io";
+  std::string kind;
+};
+
+struct SecretObjectReference {
+  std::string group;  // "" = core
+  std::string kind = "Secret";
+  std::string name;
+  std::string namespace_;  // empty = the referring object's namespace
+};
+
+enum class FromNamespaces : uint8_t { kSame, kAll, kSelector };
+
+struct GatewayListener {
+  std::string name;
+  std::string hostname;  // empty = any host; may start with "*."
+  uint16_t port = 0;
+  std::string protocol;  // HTTP, HTTPS, TLS, TCP, UDP or domain-prefixed
+  struct Tls {
+    std::string mode = "Terminate";  // Terminate | Passthrough
+    std::vector<SecretObjectReference> certificate_refs;
+    std::map<std::string, std::string> options;
+  };
+  std::optional<Tls> tls;
+  struct AllowedRoutes {
+    FromNamespaces from = FromNamespaces::kSame;
+    std::optional<LabelSelector> selector;  // set when from == kSelector
+    std::vector<RouteGroupKind> kinds;      // empty = the kinds the protocol implies
+  } allowed_routes;
+  int line = 0;  // 1-based line of the listener entry, for messages
+};
+
+struct GatewayAddress {
+  std::string type = "IPAddress";  // IPAddress | Hostname | domain-prefixed
+  std::string value;               // empty = let the implementation choose (from a pool)
+};
+
+struct Gateway {
+  ObjectMeta meta;
+  SourceRef src;
+  std::string gateway_class_name;
+  std::vector<GatewayListener> listeners;
+  std::vector<GatewayAddress> addresses;  // spec.addresses
+  struct Infrastructure {
+    Labels labels;
+    std::map<std::string, std::string> annotations;  // metallb.io/address-pool etc. read here
+  } infrastructure;
+};
+
+struct ParentReference {
+  std::string group = "gateway.networking.k8s.io";
+  std::string kind = "Gateway";
+  std::string namespace_;    // empty = the route's namespace
+  std::string name;
+  std::string section_name;  // empty = every listener
+  uint16_t port = 0;         // 0 = any port
+};
+
+enum class PathMatchType : uint8_t { kExact, kPathPrefix, kRegularExpression };
+enum class StringMatchType : uint8_t { kExact, kRegularExpression };
+
+struct HttpPathMatch {
+  PathMatchType type = PathMatchType::kPathPrefix;
+  std::string value = "/";
+};
+
+struct HttpHeaderMatch {
+  StringMatchType type = StringMatchType::kExact;
+  std::string name;  // headers: case-insensitive; query params: exact
+  std::string value;
+};
+
+struct HttpRouteMatch {
+  HttpPathMatch path;  // defaulted to PathPrefix "/" when omitted
+  std::vector<HttpHeaderMatch> headers;
+  std::vector<HttpHeaderMatch> query_params;
+  std::string method;  // empty = any; else GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH
+};
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+struct HttpHeaderFilter {
+  std::vector<HttpHeader> set;
+  std::vector<HttpHeader> add;
+  std::vector<std::string> remove;
+};
+
+enum class PathModifierType : uint8_t { kReplaceFullPath, kReplacePrefixMatch };
+
+struct HttpPathModifier {
+  PathModifierType type = PathModifierType::kReplaceFullPath;
+  std::string value;  // replaceFullPath or replacePrefixMatch
+};
+
+struct HttpRequestRedirectFilter {
+  std::string scheme;    // empty = the request's
+  std::string hostname;  // empty = the request's
+  std::optional<HttpPathModifier> path;
+  uint16_t port = 0;         // 0 = unset
+  uint16_t status_code = 302;
+};
+
+struct HttpUrlRewriteFilter {
+  std::string hostname;  // empty = unchanged
+  std::optional<HttpPathModifier> path;
+};
+
+struct HttpRouteFilter {
+  // RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror,
+  // CORS, ExtensionRef, or anything else as written (then reported UnsupportedValue).
+  std::string type;
+  std::optional<HttpHeaderFilter> request_header_modifier;
+  std::optional<HttpHeaderFilter> response_header_modifier;
+  std::optional<HttpRequestRedirectFilter> request_redirect;
+  std::optional<HttpUrlRewriteFilter> url_rewrite;
+};
+
+struct HttpBackendRef {
+  std::string group;  // "" = core
+  std::string kind = "Service";
+  std::string name;
+  std::string namespace_;  // empty = the route's namespace
+  uint16_t port = 0;       // required for Service
+  uint32_t weight = 1;     // 0..1000000
+  std::vector<HttpRouteFilter> filters;
+};
+
+struct HttpRouteRule {
+  std::string name;                     // optional
+  std::vector<HttpRouteMatch> matches;  // defaulted to one PathPrefix "/" match when omitted
+  std::vector<HttpRouteFilter> filters;
+  std::vector<HttpBackendRef> backend_refs;
+  int line = 0;
+};
+
+struct HttpRoute {
+  ObjectMeta meta;
+  SourceRef src;
+  std::vector<ParentReference> parent_refs;
+  std::vector<std::string> hostnames;
+  std::vector<HttpRouteRule> rules;  // defaulted to one rule with one PathPrefix "/" match
+};
+
+struct ReferenceGrantFrom {
+  std::string group;
+  std::string kind;
+  std::string namespace_;
+};
+
+struct ReferenceGrantTo {
+  std::string group;  // "" = core
+  std::string kind;
+  std::string name;   // empty = every object of that kind in the grant's namespace
+};
+
+struct ReferenceGrant {
+  ObjectMeta meta;
+  SourceRef src;
+  std::vector<ReferenceGrantFrom> from;
+  std::vector<ReferenceGrantTo> to;
+};
+
 // Everything loaded from all sources, in input order within each kind.
 struct ObjectSet {
   std::vector<NodeConfig> node_configs;  // exactly one for `run`
@@ -211,6 +395,10 @@ struct ObjectSet {
   std::vector<L2Advertisement> l2_advertisements;
   std::vector<Service> services;
   std::vector<EndpointSlice> endpoint_slices;
+  std::vector<GatewayClass> gateway_classes;
+  std::vector<Gateway> gateways;
+  std::vector<HttpRoute> http_routes;
+  std::vector<ReferenceGrant> reference_grants;
   std::vector<OtherObject> others;
 };
 

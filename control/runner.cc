@@ -50,6 +50,9 @@ namespace {
 constexpr unsigned kControlRingSize = 1024;
 constexpr unsigned kControlMbufs = 1023;
 constexpr uint16_t kDescriptorsPerQueue = 1024;  // lcore/port.cc rx + tx, upper bound
+// HTTP head buffers per worker (nf/l7.h): connections reading or replaying a request head at
+// once. 256 x 36 KiB = 9 MiB per worker.
+constexpr uint32_t kL7HeadBuffers = 256;
 
 uint64_t now_ms() {
   using namespace std::chrono;
@@ -64,10 +67,12 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 
 // "rx=.. tx=.. punted=.. ..." in a fixed order (tests and scripts read it).
 std::string format_counters(const lcore::CounterTotals& t) {
-  static constexpr const char* kReplyNames[] = {"arp", "nd", "echo", "echo6", "tcp_reset"};
+  static constexpr const char* kReplyNames[] = {"arp",       "nd",        "echo",
+                                                "echo6",     "tcp_reset", "syn_ack",
+                                                "l7_segment"};
   static constexpr const char* kForwardNames[] = {
       "to_backend",      "to_backend_ipip", "to_backend_ip6ip6", "to_client",
-      "icmp_to_backend", "icmp_to_client",  "reset_to_client"};
+      "icmp_to_backend", "icmp_to_client",  "reset_to_client", "l7_to_backend"};
   static_assert(std::size(kReplyNames) == lcore::kReplyKinds);
   static_assert(std::size(kForwardNames) == lcore::kForwardKinds);
   std::ostringstream out;
@@ -82,7 +87,13 @@ std::string format_counters(const lcore::CounterTotals& t) {
       << " flows.backend_gone=" << t.backend_gone << " flows.expired=" << t.expired
       << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
       << " handoff.in=" << t.handoffs_in << " neighbor.held=" << t.held
-      << " neighbor.released=" << t.released;
+      << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed;
+  static constexpr const char* kL7Names[] = {
+#define PORTICO_L7_NAME(name, text) text,
+      PORTICO_L7_COUNTERS(PORTICO_L7_NAME)
+#undef PORTICO_L7_NAME
+  };
+  for (int i = 0; i < lcore::kL7Counters; ++i) out << " l7." << kL7Names[i] << '=' << t.l7[i];
   for (int i = 0; i < nf::kDropReasonCount; ++i) {
     out << " drop." << nf::drop_reason_name(static_cast<nf::DropReason>(i)) << '=' << t.dropped[i];
   }
@@ -212,6 +223,9 @@ class Runner {
   std::unique_ptr<nf::NeighborTable> neighbor_table_;
   std::unique_ptr<NeighborManager> neighbors_;
   std::vector<std::unique_ptr<nf::ConnTable>> conn_tables_;
+  std::vector<std::unique_ptr<nf::l7::WorkerState>> l7_states_;
+  std::unique_ptr<nf::l7::CookieSecrets> secrets_;
+  uint64_t secrets_rotated_ms_ = 0;
   L4Ids l4_ids_;
   uint64_t tsc_hz_ = 0;
   std::atomic<bool> stop_{false};
@@ -373,6 +387,9 @@ void Runner::launch_workers() {
     ctx->idle_sleep_us = node_.dpdk.idle_sleep_us;
     ctx->stop = &stop_;
     ctx->conns = conn_tables_[w].get();
+    ctx->l7 = l7_states_[w].get();
+    ctx->secrets = secrets_.get();
+    ctx->pool = pool_;
     ctx->neighbors = neighbor_table_.get();
     ctx->handoff_rx = handoff_rings_[w];
     for (size_t o = 0; o < handoff_rings_.size(); ++o) ctx->handoff_tx[o] = handoff_rings_[o];
@@ -408,9 +425,15 @@ void Runner::init_l4() {
   const nf::ConnTable::Timeouts timeouts{
       ticks(lb.timeouts.tcp_syn_ms), ticks(lb.timeouts.tcp_established_ms),
       ticks(lb.timeouts.tcp_closing_ms), ticks(lb.timeouts.udp_ms)};
+  secrets_ = std::make_unique<nf::l7::CookieSecrets>();
   for (unsigned w = 0; w < workers; ++w) {
     try {
       conn_tables_.push_back(std::make_unique<nf::ConnTable>(lb.connections_per_lcore, timeouts));
+      // L7: a slot per HTTP connection (a quarter of the connection records, as each takes a
+      // record and most of a table serves L4), and head buffers (36 KiB each) for connections
+      // still reading their head or replaying it.
+      l7_states_.push_back(std::make_unique<nf::l7::WorkerState>(
+          std::max<uint32_t>(lb.connections_per_lcore / 4, 1024), kL7HeadBuffers, tsc_hz_));
     } catch (const std::bad_alloc&) {
       throw std::runtime_error("cannot allocate " + std::to_string(lb.connections_per_lcore) +
                                " connection records per worker (spec.loadBalancer."
@@ -649,6 +672,15 @@ int Runner::run() {
     if (sig == SIGUSR1) log_stats("stats");
     send_due_announcements();
     service_neighbors();
+    // SYN cookie secrets: a new one every hour (a cookie lives at most three minutes).
+    const uint64_t t = now_ms();
+    if (t - secrets_rotated_ms_ >= 3600 * 1000) {
+      if (secrets_rotated_ms_ != 0) {
+        secrets_->rotate(static_cast<uint32_t>(rte_rdtsc() / (tsc_hz_ * 60)));
+        spdlog::info("event=syn_cookie_secret_rotated");
+      }
+      secrets_rotated_ms_ = t;
+    }
   }
 
   stop_.store(true);

@@ -68,12 +68,14 @@ void add_event(std::vector<ipam::Event>* events, ipam::Event e) {
     events->push_back(std::move(e));
 }
 
-// The endpoints of one service port on one VIP, merged over the Service's slices.
-std::vector<L4Endpoint> collect_endpoints(const config::ObjectSet& objects,
+}  // namespace
+
+// The endpoints of one service port of one address family, merged over the Service's slices.
+std::vector<L4Endpoint> service_endpoints(const config::ObjectSet& objects,
                                           const config::Service& svc, const config::ServicePort& p,
-                                          const config::IpAddress& vip) {
+                                          config::IpFamily fam) {
   std::map<std::pair<config::IpAddress, uint16_t>, Candidate> merged;
-  const char* family = config::family_name(vip.family());
+  const char* family = config::family_name(fam);
   for (const auto& slice : objects.endpoint_slices) {
     if (slice.meta.namespace_ != svc.meta.namespace_ || slice.service_name != svc.meta.name ||
         slice.address_type != family) {
@@ -85,7 +87,7 @@ std::vector<L4Endpoint> collect_endpoints(const config::ObjectSet& objects,
       // Consumers use the first address only (discovery.k8s.io/v1 Endpoint.addresses).
       if (e.addresses.empty()) continue;
       const auto address = config::IpAddress::parse(e.addresses.front());
-      if (!address || address->family() != vip.family()) continue;
+      if (!address || address->family() != fam) continue;
       const bool ready = e.conditions.ready.value_or(true);
       const bool serving = e.conditions.serving.value_or(ready);
       const bool terminating = e.conditions.terminating.value_or(false);
@@ -108,6 +110,8 @@ std::vector<L4Endpoint> collect_endpoints(const config::ObjectSet& objects,
   }
   return out;  // sorted by address, then port: the map's order
 }
+
+namespace {
 
 void compile_service(const config::ObjectSet& objects, const config::Service& svc,
                      const ipam::ServiceResult& ipam_result, ServicesResult* result) {
@@ -140,7 +144,7 @@ void compile_service(const config::ObjectSet& objects, const config::Service& sv
       sp.port = p.port;
       sp.mode = mode;
       sp.local_traffic_policy = local;
-      sp.endpoints = collect_endpoints(objects, svc, p, vip);
+      sp.endpoints = service_endpoints(objects, svc, p, vip.family());
       const bool takes_new_flows = std::any_of(sp.endpoints.begin(), sp.endpoints.end(),
                                                [](const L4Endpoint& e) { return !e.terminating; });
       if (!takes_new_flows) {

@@ -75,6 +75,12 @@ struct ServicesResult {
 
 ServicesResult compile_services(const config::ObjectSet& objects, const Plan& plan);
 
+// The endpoints of one port of a Service (of any type: Gateway backends are usually ClusterIP
+// Services) in one address family, by the rules above, sorted by address then port.
+std::vector<L4Endpoint> service_endpoints(const config::ObjectSet& objects,
+                                          const config::Service& svc, const config::ServicePort& p,
+                                          config::IpFamily family);
+
 // A readable dump, one line per service port and per endpoint, for golden tests and logs:
 //   203.0.113.11:80/TCP default/web:http nat policy=Cluster
 //     198.51.100.21:8080

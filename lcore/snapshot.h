@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "nf/address_table.h"
+#include "nf/l7.h"
 #include "nf/lb_tables.h"
 
 struct rte_rcu_qsbr;
@@ -23,6 +24,7 @@ struct Snapshot {
   uint64_t generation = 0;
   nf::AddressTable addresses;  // VIPs, SNAT and node addresses, with their announce ports
   nf::lb::Tables lb;           // L4 service ports, backends, Maglev tables, next hops
+  nf::l7::Tables l7;           // HTTP listeners: the route classifier and the rules' actions
 };
 
 class SnapshotPublisher {

@@ -60,6 +60,8 @@ void CounterTotals::add(const WorkerCounters& c) {
   expired += c.expired.get();
   held += c.held.get();
   released += c.released.get();
+  consumed += c.consumed.get();
+  for (int i = 0; i < kL7Counters; ++i) l7[i] += c.l7[i].get();
 }
 
 void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz) {
@@ -73,7 +75,48 @@ void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_h
   for (unsigned p = 0; p < w.n_ports && p < nf::lb::Tables::kMaxInterfaces; ++p) {
     w.l4.port_mac[p] = w.ports[p].ctx.mac;
   }
+  w.l4.tsc_hz = tsc_hz;
+  w.l4.l7 = w.l7;
+  w.l4.secrets = w.secrets;
 }
+
+namespace {
+
+// The L7 path's extra frames: mbufs from the worker's pool, queued in the context and sent
+// after the burst (or the sweep) that made them.
+class MbufSink final : public nf::l7::FrameSink {
+ public:
+  explicit MbufSink(WorkerContext& w) : w_(w) {}
+  uint8_t* get(uint8_t port, uint16_t* cap) override {
+    if (w_.pool == nullptr || w_.n_extra == WorkerContext::kExtraCapacity) return nullptr;
+    rte_mbuf* m = rte_pktmbuf_alloc(w_.pool);
+    if (m == nullptr) return nullptr;
+    w_.extra_pending = m;
+    port_ = port;
+    *cap = static_cast<uint16_t>(rte_pktmbuf_tailroom(m));
+    return rte_pktmbuf_mtod(m, uint8_t*);
+  }
+  void commit(uint16_t len) override {
+    rte_mbuf* m = w_.extra_pending;
+    w_.extra_pending = nullptr;
+    if (m == nullptr) return;
+    if (len == 0) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+    m->data_len = len;
+    m->pkt_len = len;
+    m->ol_flags = 0;
+    w_.extra[w_.n_extra] = m;
+    w_.extra_port[w_.n_extra++] = port_;
+  }
+
+ private:
+  WorkerContext& w_;
+  uint8_t port_ = 0;
+};
+
+}  // namespace
 
 namespace {
 
@@ -112,6 +155,19 @@ void hold_frame(WorkerContext& w, rte_mbuf* m, uint16_t nexthop, uint8_t port, n
   }
   w.held[w.n_held++] = {m, now, nexthop, port, kind};
   w.counters.held.add(1);
+}
+
+// Sends the L7 path's extra frames (counted as L7 segments).
+void flush_extra(WorkerContext& w) {
+  for (unsigned i = 0; i < w.n_extra; ++i) send_one(w, w.extra_port[i], w.extra[i]);
+  w.n_extra = 0;
+}
+
+// Copies the L7 counters the worker keeps in plain integers into the published ones.
+void publish_l7_counters(WorkerContext& w) {
+  if (w.l7 == nullptr) return;
+  const auto* v = reinterpret_cast<const uint64_t*>(&w.l7->counters);
+  for (int i = 0; i < kL7Counters; ++i) w.counters.l7[i].set(v[i]);
 }
 
 // Passes frames to the workers that own their flows, grouped by worker.
@@ -154,9 +210,13 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
 
   nf::L4Context* l4 = nullptr;
   nf::FlowHint hints[kBurst];
+  MbufSink sink(w);
+  uint32_t consumed = 0;
   if (w.conns != nullptr) {
     l4 = &w.l4;
     l4->tables = &snap.lb;
+    l4->l7_tables = &snap.l7;
+    l4->sink = &sink;
     l4->generation = static_cast<uint32_t>(snap.generation);
     l4->now = rte_rdtsc();
     l4->handoff_hops = 0;
@@ -224,6 +284,10 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
       case nf::Action::kPunt:
         punts[n_punts++] = m;
         break;
+      case nf::Action::kConsume:
+        ++consumed;
+        drops[n_drops++] = m;
+        break;
       case nf::Action::kDrop:
         w.counters.dropped[static_cast<int>(v.drop)].add(1);
         drops[n_drops++] = m;
@@ -240,10 +304,13 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
   w.counters.punted.add(
       send_or_count(port.tap, w.queue, punts, n_punts, w.counters.dropped[punt_full]));
   if (n_drops != 0) rte_pktmbuf_free_bulk(drops, n_drops);
+  if (consumed != 0) w.counters.consumed.add(consumed);
+  if (w.n_extra != 0) flush_extra(w);
   if (n_handoffs != 0) send_handoffs(w, handoffs, handoff_to, n_handoffs);
 
   if (l4 != nullptr) {
     l4->hint = {};  // about frames of this burst only
+    l4->sink = nullptr;  // lives on this function's stack
     for (int k = 0; k < kForwardKinds; ++k) {
       if (forward_kinds[k] != 0) w.counters.forwarded[k].add(forward_kinds[k]);
     }
@@ -372,6 +439,17 @@ unsigned poll_once(WorkerContext& w) {
   handled += drain_handoffs(w, *snap);
   if (w.n_held != 0) release_held(w, rte_rdtsc());
   if (w.conns != nullptr) {
+    if (w.l7 != nullptr) {
+      MbufSink sink(w);
+      w.l4.sink = &sink;
+      w.l4.now = rte_rdtsc();
+      w.l4.l7_tables = &snap->l7;
+      w.l4.tables = &snap->lb;
+      nf::l7::sweep(w.l4, w.l7_sweep_budget);
+      w.l4.sink = nullptr;
+      if (w.n_extra != 0) flush_extra(w);
+      publish_l7_counters(w);
+    }
     const uint32_t freed = w.conns->expire(rte_rdtsc(), w.expire_budget);
     if (freed != 0) w.counters.expired.add(freed);
     w.counters.conns.set(w.conns->size());

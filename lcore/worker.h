@@ -30,8 +30,11 @@
 #include "lcore/snapshot.h"
 #include "nf/drop_reason.h"
 #include "nf/frame_handler.h"
+#include "nf/l7.h"
 
 struct rte_ring;
+struct rte_mempool;
+struct rte_mbuf;
 
 namespace lcore {
 
@@ -40,6 +43,7 @@ inline constexpr unsigned kMaxWorkers = 64;
 inline constexpr uint16_t kBurst = 32;
 inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
 inline constexpr int kForwardKinds = static_cast<int>(nf::ForwardKind::kCount);
+inline constexpr int kL7Counters = sizeof(nf::l7::Counters) / sizeof(uint64_t);
 
 // A counter written by one worker, read by the control thread (relaxed, no locked ops).
 class Counter {
@@ -72,6 +76,8 @@ struct alignas(64) WorkerCounters {
   Counter expired;                               // records freed by the expiry sweep
   Counter held;                                  // frames put on hold for a next hop's MAC
   Counter released;                              // held frames sent once the MAC was known
+  Counter consumed;                              // frames the L7 path took in
+  std::array<Counter, kL7Counters> l7;           // nf::l7::Counters, copied once per loop
 };
 
 // Plain summed copy of counters, for reporting.
@@ -81,7 +87,8 @@ struct CounterTotals {
   std::array<uint64_t, kReplyKinds> replies{};
   std::array<uint64_t, kForwardKinds> forwarded{};
   uint64_t new_flows = 0, stateless_flows = 0, backend_gone = 0, handoffs_out = 0, handoffs_in = 0,
-           conns = 0, expired = 0, held = 0, released = 0;
+           conns = 0, expired = 0, held = 0, released = 0, consumed = 0;
+  std::array<uint64_t, kL7Counters> l7{};
   uint64_t dropped_total() const;
   void add(const WorkerCounters& c);
 };
@@ -111,6 +118,20 @@ struct WorkerContext {
   rte_ring* resolve_tx = nullptr;  // next-hop indices for the control thread (MP/SC)
   uint32_t expire_budget = 8;      // records the expiry sweep looks at per loop
   nf::L4Context l4;                // worker index, worker count, port MACs/MTUs, SNAT cursors
+
+  // L7 path (nullptr l7: HTTP listeners are not served). The worker's slots and buffers, the
+  // shared cookie secrets, and the pool extra frames (backend SYNs, replays) come from.
+  nf::l7::WorkerState* l7 = nullptr;
+  const nf::l7::CookieSecrets* secrets = nullptr;
+  rte_mempool* pool = nullptr;
+  uint32_t l7_sweep_budget = 16;  // L7 slots the timer sweep looks at per loop
+  // Frames the L7 path sends besides the one it handles (see MbufSink in worker.cc), sent after
+  // each burst and each sweep.
+  static constexpr unsigned kExtraCapacity = 64;
+  std::array<rte_mbuf*, kExtraCapacity> extra{};
+  std::array<uint8_t, kExtraCapacity> extra_port{};
+  unsigned n_extra = 0;
+  rte_mbuf* extra_pending = nullptr;
 
   // Frames waiting for their next hop's MAC (nf::Action::kHold), oldest first. At most
   // kHoldPerNexthop for one next hop, so one that never answers cannot take the whole hold.

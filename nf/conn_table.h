@@ -285,6 +285,11 @@ class ConnTable {
     return now - c.last_seen > timeout_[static_cast<int>(c.state)];
   }
 
+  // A record's index, and the record at an index (the L7 path keeps the index of its
+  // connection's record in its own per-connection slot).
+  uint32_t index_of(const Conn* c) const { return static_cast<uint32_t>(c - conns_); }
+  Conn* at(uint32_t i) { return &conns_[i]; }
+
   // Live records (some may have expired but not yet been reclaimed).
   uint32_t size() const { return capacity_ - free_top_; }
   uint32_t capacity() const { return capacity_; }

@@ -45,6 +45,7 @@ Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, const PortCon
 
 Verdict handle_frame(uint8_t* frame, uint16_t* len, uint16_t room, uint16_t headroom,
                      const PortContext& port, const AddressTable& addresses, L4Context* l4) {
+  if (l4 != nullptr) l4->room = room;
   return dispatch(frame, len, room, headroom, port, addresses, l4).verdict();
 }
 

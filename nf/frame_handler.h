@@ -32,6 +32,13 @@
 
 namespace nf {
 
+namespace l7 {
+class Tables;
+class WorkerState;
+class CookieSecrets;
+class FrameSink;
+}  // namespace l7
+
 struct PortContext {
   rte_ether_addr mac;  // the port's MAC: source of replies, our unicast destination
   uint8_t index = 0;   // interface index (bit in AddressInfo::announce_ports)
@@ -43,6 +50,8 @@ enum class Action : uint8_t {
   kPunt,     // hand the frame unchanged to the kernel tap of this port
   kForward,  // the frame was rewritten; transmit it out interface verdict.port (see forward)
   kHandoff,  // another worker owns this flow: pass the frame unchanged to worker verdict.port
+  kConsume,  // taken in by the L7 path (a segment Portico answered later, or needs no answer):
+             // free it without counting a drop
   kHold,     // rewritten as for kForward but for its Ethernet addresses: the next hop's MAC is
              // not known yet (L4Context::hold_nexthop names it, and a request is on its way).
              // Keep the frame briefly; once the MAC is known, set the Ethernet destination to it
@@ -55,6 +64,8 @@ enum class ReplyKind : uint8_t {
   kEchoReply,
   kEchoReplyV6,
   kTcpReset,  // no endpoint for a TCP service port, or the flow's backend was removed
+  kSynAck,    // L7 listener: the SYN-ACK with a SYN cookie
+  kL7Segment, // L7: Portico's own segment to the client (ACK, response, FIN, RST)
   kCount
 };
 
@@ -66,6 +77,7 @@ enum class ForwardKind : uint8_t {
   kIcmpToBackend,   // an ICMP error about a flow, sent on to its backend
   kIcmpToClient,    // an ICMP error from the backend side, sent on to the client
   kResetToClient,   // the flow's backend was removed: its segment became a reset to the client
+  kL7ToBackend,     // L7: Portico's own segment to a backend (SYN, replayed head)
   kCount
 };
 
@@ -89,6 +101,7 @@ struct L4Counters {
   uint32_t stateless_flows = 0;  // balanced without a record (table full, DSR/IPIP only)
   uint32_t backend_gone = 0;     // flows whose backend was removed (reset or re-balanced)
   uint32_t handoffs = 0;         // frames passed to the worker that owns their flow
+  uint32_t consumed = 0;         // frames the L7 path took in (Action::kConsume)
 };
 
 // What a worker works out for each frame of a burst before it handles any of them, so that the
@@ -117,6 +130,13 @@ struct L4Context {
   uint8_t handoff_hops = 0;            // per packet: workers that already looked at it
   uint16_t hold_nexthop = 0;           // per packet, with Action::kHold: the next hop it awaits
   FlowHint hint;                       // per packet: the frame's hint (l4_offset 0: none)
+  uint16_t room = 0;                   // per packet: bytes writable from the frame's start
+  // The L7 path (nf/l7.h); null: HTTP listeners are not served (their segments are dropped).
+  const l7::Tables* l7_tables = nullptr;        // the current Snapshot's, per burst
+  l7::WorkerState* l7 = nullptr;                // this worker's
+  const l7::CookieSecrets* secrets = nullptr;   // shared, rotated by the control thread
+  l7::FrameSink* sink = nullptr;                // extra frames
+  uint64_t tsc_hz = 0;
   // Per burst, kept by flow_prefetch(): the new flows it saw so far and the backend each full-NAT
   // one will take a SNAT port from (~0u: none), so that it predicts every flow's port.
   static constexpr unsigned kMaxHinted = 32;

@@ -41,6 +41,9 @@ class Outcome {
     return Outcome(static_cast<uint32_t>(Action::kHold) | static_cast<uint32_t>(kind) << 16 |
                    static_cast<uint32_t>(port) << 24);
   }
+  static constexpr Outcome consume() {
+    return Outcome(pack(Action::kConsume, DropReason::kNotForUs, ReplyKind::kArpReply));
+  }
   static constexpr Outcome handoff(uint8_t worker) {
     return Outcome(static_cast<uint32_t>(Action::kHandoff) | static_cast<uint32_t>(worker) << 24);
   }
@@ -73,6 +76,7 @@ constexpr Outcome punt() { return Outcome::punt(); }
 constexpr Outcome reply(ReplyKind kind) { return Outcome::reply(kind); }
 constexpr Outcome forward(ForwardKind kind, uint8_t port) { return Outcome::forward(kind, port); }
 constexpr Outcome handoff(uint8_t worker) { return Outcome::handoff(worker); }
+constexpr Outcome consume() { return Outcome::consume(); }
 constexpr Outcome hold(ForwardKind kind, uint8_t port) { return Outcome::hold(kind, port); }
 
 // Echo request -> echo reply in place, for ICMP (RFC 792) and ICMPv6 (RFC 4443) alike: the
@@ -115,6 +119,29 @@ Outcome l4_ipv4(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortCont
                 uint32_t ip_hlen, uint32_t l4_len, const AddressInfo& info, L4Context& l4);
 Outcome l4_ipv6(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
                 uint32_t l4_len, const AddressInfo& info, L4Context& l4);
+// The L7 path (l7.cc). A TCP segment (header checked: data offset within tcp_len) to an L7
+// listener or of an L7 connection; frame, ip and tcp point into the same buffer.
+struct TcpPacket {
+  uint8_t* frame;
+  uint16_t* len;
+  uint8_t* ip;
+  uint8_t* tcp;
+  uint32_t ip_hlen;
+  uint32_t tcp_len;  // TCP header and payload
+  bool v6;
+  uint8_t port;  // interface it arrived on
+};
+// A segment to a listener with no connection record: SYN -> cookie, ACK -> a connection.
+Outcome l7_listener(const TcpPacket& p, const lb::Service& svc, uint32_t hash, L4Context& l4);
+// Segments of an L7 connection (Conn::mode == lb::Mode::kL7) from the client / the backend.
+Outcome l7_client(const TcpPacket& p, Conn* c, L4Context& l4);
+Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4);
+// l4.cc for l7.cc: gives an L7 connection its backend and a SNAT address and port of this
+// worker, indexing the reply tuple (backend -> SNAT). False if no SNAT address or port is free.
+bool open_backend_tuple(Conn* c, const lb::Backend& b, uint32_t hash, L4Context& l4);
+// The MAC of a next hop, or false (a resolution request is queued).
+bool l7_next_hop_mac(L4Context& l4, uint16_t nexthop, uint8_t mac[6]);
+
 // Neighbor learning from ARP (sender) and NDP (NA target / NS source), for known next hops.
 void learn_from_arp(const uint8_t* frame, uint16_t len, L4Context& l4);
 void learn_from_ndp(const uint8_t* frame, uint16_t len, L4Context& l4);

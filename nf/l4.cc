@@ -419,6 +419,11 @@ Outcome forward_nat(uint8_t* frame, const Datagram& d, Conn* c, L4Context& l4) {
   return forward(ForwardKind::kToBackend, c->port_index);
 }
 
+template <class F>
+TcpPacket tcp_packet(uint8_t* frame, uint16_t* len, const Datagram& d, uint8_t port) {
+  return TcpPacket{frame, len, d.ip, d.l4, d.ip_hlen, d.l4_len, F::kV6 != 0, port};
+}
+
 // The hash of the frame's own tuple: the worker's, when its hint is about this datagram.
 inline uint32_t flow_hash_of(const uint8_t* frame, const Datagram& d, const FlowKey& k,
                              const L4Context& l4) {
@@ -439,6 +444,10 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   // went away took its backends along, which revalidate() notices).
   ConnDir dir;
   Conn* c = l4.conns->find(k, h, l4.now, &dir);
+  if (c != nullptr && c->mode == static_cast<uint8_t>(lb::Mode::kL7)) [[unlikely]] {
+    if (is_tcp) return l7_client(tcp_packet<F>(frame, len, d, port.index), c, l4);
+    return drop(DropReason::kNoConnection);
+  }
   if (c != nullptr) {
     const bool new_syn = is_tcp && (flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kSyn;
     if (new_syn && c->state == ConnState::kTcpClosing) {
@@ -465,6 +474,9 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   const lb::Service* svc =
       l4.tables->find_service(d.ip + F::kDst, F::kV6, d.proto, load16(d.l4 + 2));
   if (svc == nullptr) return drop(DropReason::kVipNoService);
+  if (svc->mode == lb::Mode::kL7) [[unlikely]] {
+    return l7_listener(tcp_packet<F>(frame, len, d, port.index), *svc, h, l4);
+  }
   if (is_tcp && (flags & tcp::kRst) != 0) return drop(DropReason::kNoConnection);
   if (is_tcp && (flags & tcp::kSyn) == 0 && svc->mode == lb::Mode::kNat) {
     // The middle of a connection this worker does not know. Its record is most likely on
@@ -585,6 +597,10 @@ Outcome from_backend(uint8_t* frame, uint16_t* len, const Datagram& d, L4Context
   ConnDir dir;
   Conn* c = l4.conns->find(k, flow_hash_of(frame, d, k, l4), l4.now, &dir);
   if (c == nullptr || dir != ConnDir::kReply) return drop(DropReason::kNoConnection);
+  if (c->mode == static_cast<uint8_t>(lb::Mode::kL7)) [[unlikely]] {
+    if (d.proto != ipproto::kProtoTcp) return drop(DropReason::kNoConnection);
+    return l7_backend(tcp_packet<F>(frame, len, d, 0), c, l4);
+  }
   if (!revalidate(c, l4)) {
     ++l4.counters.backend_gone;
     const Conn gone = *c;
@@ -769,6 +785,20 @@ Outcome dispatch_l4(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
 }
 
 }  // namespace
+
+bool open_backend_tuple(Conn* c, const lb::Backend& b, uint32_t hash, L4Context& l4) {
+  const lb::Addr* snat = l4.tables->snat_for(c->v6, hash);
+  if (snat == nullptr) return false;
+  c->backend_id = b.id;
+  c->generation = l4.generation;
+  c->nexthop = b.nexthop;
+  c->port_index = b.port_index;
+  return c->v6 ? assign_snat<V6>(c, b, *snat, l4) : assign_snat<V4>(c, b, *snat, l4);
+}
+
+bool l7_next_hop_mac(L4Context& l4, uint16_t nexthop, uint8_t mac[6]) {
+  return next_hop_mac(l4, nexthop, mac);
+}
 
 Outcome l4_ipv4(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
                 uint32_t ip_hlen, uint32_t l4_len, const AddressInfo& info, L4Context& l4) {

@@ -99,6 +99,7 @@ void Tables::finalize() {
   service_slots_.assign(size, 0);
   service_mask_ = size - 1;
   for (const Service& s : services_) {
+    if (s.proto == 0) continue;  // an L7 rule's backend pool: reached through its rule only
     uint64_t hi, lo;
     addr_words(s.vip.data(), s.v6, &hi, &lo);
     uint32_t i = service_hash(hi, lo, s.v6, s.proto, s.port) & service_mask_;

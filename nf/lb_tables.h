@@ -20,6 +20,7 @@ enum class Mode : uint8_t {
   kNat = 0,   // DNAT to the backend, SNAT to a snatAddress; replies come back through Portico
   kDsr = 1,   // L2 direct server return: only the destination MAC changes
   kIpip = 2,  // IPIP (IPv4) / IP6IP6 (IPv6) to the backend; it answers the client directly
+  kL7 = 3,    // a Gateway HTTP listener: Portico terminates the handshake (nf/l7.h)
 };
 
 using Addr = std::array<uint8_t, 16>;
@@ -38,10 +39,11 @@ struct Backend {
 struct Service {
   Addr vip{};
   uint16_t port = 0;  // network order
-  uint8_t proto = 0;  // IPPROTO_TCP / IPPROTO_UDP
+  uint8_t proto = 0;  // IPPROTO_TCP / IPPROTO_UDP; 0: a backend pool of L7 rules, not on a VIP
   uint8_t v6 = 0;
   Mode mode = Mode::kNat;
-  uint8_t pad[3] = {};
+  uint8_t pad = 0;
+  uint16_t l7_port = 0;  // kL7: the classifier's port index (route::Classifier::find_port)
   uint32_t index = 0;          // position in services(): the counters' index
   uint32_t first_backend = 0;  // into backends()
   uint32_t n_backends = 0;

@@ -87,7 +87,7 @@ std::string format_counters(const lcore::CounterTotals& t) {
       << " flows.backend_gone=" << t.backend_gone << " flows.expired=" << t.expired
       << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
       << " handoff.in=" << t.handoffs_in << " neighbor.held=" << t.held
-      << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed;
+      << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed << " cycles.busy=" << t.busy_cycles;
   static constexpr const char* kL7Names[] = {
 #define PORTICO_L7_NAME(name, text) text,
       PORTICO_L7_COUNTERS(PORTICO_L7_NAME)
@@ -654,9 +654,9 @@ int Runner::run() {
 
   std::vector<std::string> workers;
   for (unsigned l : worker_lcores_) workers.push_back(std::to_string(l));
-  spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={}",
+  spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={} tsc_hz={}",
                node_.meta.name, join(workers), node_.interfaces.size(), plan_.vips.size(),
-               generation_);
+               generation_, tsc_hz_);
 
   sigset_t set;
   sigemptyset(&set);

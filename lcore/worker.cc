@@ -61,6 +61,7 @@ void CounterTotals::add(const WorkerCounters& c) {
   held += c.held.get();
   released += c.released.get();
   consumed += c.consumed.get();
+  busy_cycles += c.busy_cycles.get();
   for (int i = 0; i < kL7Counters; ++i) l7[i] += c.l7[i].get();
 }
 
@@ -467,7 +468,9 @@ int worker_main(void* arg) {
   uint32_t idle_polls = 0;
   uint32_t sleep_us = first_sleep_us;
   while (!w.stop->load(std::memory_order_relaxed)) {
+    const uint64_t start = rte_rdtsc();
     const unsigned handled = poll_once(w);
+    if (handled != 0) w.counters.busy_cycles.add(rte_rdtsc() - start);
     rte_rcu_qsbr_quiescent(qsbr, w.thread_id);
     if (handled != 0 || w.idle_sleep_us == 0) {
       idle_polls = 0;

@@ -179,6 +179,8 @@ WorkerState::WorkerState(uint32_t slots, uint32_t buffers, uint64_t tsc_hz)
 
 WorkerState::~WorkerState() = default;
 
+WorkerState::Slot* WorkerState::slot(uint32_t i) { return i < n_slots_ ? &slots_[i] : nullptr; }
+
 WorkerState::Slot* WorkerState::take_slot() {
   if (free_slots_.empty()) return nullptr;
   Slot* s = &slots_[free_slots_.back()];

@@ -196,7 +196,7 @@ class WorkerState {
   // Implementation (nf/l7.cc).
   struct Slot;
   struct Buffer;
-  Slot* slot(uint32_t i) { return i < n_slots_ ? &slots_[i] : nullptr; }
+  Slot* slot(uint32_t i);
   Slot* take_slot();
   void free_slot(Slot* s);
   Buffer* take_buffer(Slot* s);

@@ -13,6 +13,11 @@ Run one in each backend namespace of the testbed; it says who answered and what 
     GET /local                   body "<local address>\\n": the destination the client used
     GET /download?bytes=N[&rate=BYTES_PER_S]
                                  N bytes of a fixed pattern (below), streamed; with rate, paced
+    any other path, any method   body "<name>\n" then the request as received: the request
+                                 line, then every header line (the L7 tests read what a
+                                 Gateway forwarded); a request body is read and its sha256
+                                 and length reported in the headers X-Body-Sha256 and
+                                 X-Body-Length
   UDP: every datagram is answered with "<name> <payload>", sent from the address it was sent to
        (so a backend holding a VIP on lo answers from the VIP in DSR mode).
 
@@ -141,9 +146,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/download":
             self.download(query)
         else:
-            self.send_text(404, "not found\n")
+            self.echo()
 
     do_HEAD = do_GET
+
+    def echo(self):
+        length = int(self.headers.get("Content-Length", "0") or "0")
+        body = self.rfile.read(length) if 0 < length <= MAX_DOWNLOAD else b""
+        lines = [self.server.backend_name, self.requestline]
+        lines += ["%s: %s" % (k, v) for k, v in self.headers.items()]
+        text = ("\n".join(lines) + "\n").encode()
+        self.send_response(200)
+        self.send_identity()
+        self.send_header("X-Body-Length", str(len(body)))
+        self.send_header("X-Body-Sha256", hashlib.sha256(body).hexdigest())
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(text)
+
+    do_POST = echo
+    do_PUT = echo
+    do_PATCH = echo
+    do_DELETE = echo
 
     def download(self, query):
         try:

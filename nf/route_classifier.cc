@@ -50,15 +50,17 @@ struct Str {
   uint32_t len = 0;
 };
 
-// Open-addressing table from (tag, string) to a uint32 value; strings live in the classifier's
-// arena. Built once (insert, then finalize), then read-only. Load factor at most 1/2.
+// Open-addressing table from (tag, string) to two uint32 values. A slot is one cache line and
+// holds keys up to 36 bytes itself (longer ones are compared in the classifier's arena), so a
+// probe costs one cache miss at most. Built once (insert, then finalize), then read-only. Load
+// factor at most 1/2.
 class KeyTable {
  public:
-  void insert(uint32_t tag, uint64_t hash, Str key, uint32_t value) {
-    pending_.push_back({mix(hash, tag), tag, key.off, key.len, value});
+  void insert(uint32_t tag, uint64_t hash, Str key, uint32_t value, uint32_t extra = 0) {
+    pending_.push_back({mix(hash, tag), tag, key.off, key.len, value, extra});
   }
 
-  void finalize() {
+  void finalize(const std::string& arena) {
     size_t cap = 8;
     while (cap < pending_.size() * 2) cap *= 2;
     slots_.assign(cap, Slot{});
@@ -67,6 +69,7 @@ class KeyTable {
       for (size_t i = p.hash & mask_;; i = (i + 1) & mask_) {
         if (slots_[i].value == kNone) {
           slots_[i] = p;
+          if (p.len <= kInline) std::memcpy(slots_[i].inl, arena.data() + p.off, p.len);
           break;
         }
       }
@@ -75,26 +78,43 @@ class KeyTable {
     pending_.shrink_to_fit();
   }
 
-  uint32_t find(uint32_t tag, uint64_t hash, const char* key, size_t len, const char* arena) const {
-    const uint64_t h = mix(hash, tag);
-    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.value == kNone) return kNone;
-      if (s.hash == h && s.tag == tag && s.len == len &&
-          std::memcmp(arena + s.off, key, len) == 0) {
-        return s.value;
-      }
-    }
-  }
-
- private:
-  struct Slot {
+  static constexpr uint32_t kInline = 36;
+  struct alignas(64) Slot {
     uint64_t hash = 0;
     uint32_t tag = 0;
     uint32_t off = 0;
     uint32_t len = 0;
     uint32_t value = kNone;
+    uint32_t extra = 0;
+    char inl[kInline] = {};
   };
+  static_assert(sizeof(Slot) == 64);
+
+  const Slot* find_slot(uint32_t tag, uint64_t hash, const char* key, size_t len,
+                        const char* arena) const {
+    const uint64_t h = mix(hash, tag);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.value == kNone) return nullptr;
+      if (s.hash == h && s.tag == tag && s.len == len &&
+          std::memcmp(len <= kInline ? s.inl : arena + s.off, key, len) == 0) {
+        return &s;
+      }
+    }
+  }
+
+  // The first slot a probe for (tag, hash) reads: to overlap the cache misses of independent
+  // probes, prefetch them all before probing.
+  void prefetch(uint32_t tag, uint64_t hash) const {
+    __builtin_prefetch(&slots_[mix(hash, tag) & mask_]);
+  }
+
+  uint32_t find(uint32_t tag, uint64_t hash, const char* key, size_t len, const char* arena) const {
+    const Slot* s = find_slot(tag, hash, key, len, arena);
+    return s != nullptr ? s->value : kNone;
+  }
+
+ private:
   std::vector<Slot> pending_;
   std::vector<Slot> slots_{Slot{}};
   size_t mask_ = 0;
@@ -113,24 +133,22 @@ struct Cand {
   uint32_t rule = 0;
   uint32_t match = 0;
   uint32_t action = 0;
-  Str method;  // empty: any
+  uint64_t method = 0;  // up to 8 bytes, zero-padded; method_len 0: any
+  uint32_t method_len = 0;
   uint32_t cond_off = 0;
   uint16_t n_headers = 0;
   uint16_t n_query = 0;
   uint32_t path_regex = kNone;
 };
 
-struct Bucket {
-  uint32_t off = 0;  // into Tables::bucket_pool
-  uint32_t n = 0;
-};
-
 struct HostList {
   uint32_t regex_off = 0;  // ranks of path-regex candidates, into Tables::bucket_pool
   uint32_t regex_n = 0;
+  // Bit min(length, 63) is set when some Exact (PathPrefix) key of the list has that length:
+  // a request path probes only the lengths that can hit, so a miss rarely costs a cache miss.
+  uint64_t exact_lens = 0;
+  uint64_t prefix_lens = 0;
   uint32_t max_prefix = 0;  // longest normalised prefix key: no probe beyond it
-  bool has_prefix = false;
-  bool has_exact = false;
 };
 
 struct ListenerC {
@@ -161,13 +179,12 @@ struct Tables {
   std::vector<HostList> lists;
   std::vector<Cand> cands;  // lists are contiguous ranges; a candidate's index is its rank
   std::vector<Cond> conds;
-  std::vector<Bucket> buckets;
   std::vector<uint32_t> bucket_pool;
   std::vector<uint16_t> regex_field;
   std::vector<Str> field_names;
   KeyTable listener_exact, listener_wild;  // tag: port
   KeyTable host_exact, host_wild;          // tag: listener (global)
-  KeyTable path_exact, path_prefix;        // tag: host list; value: bucket
+  KeyTable path_exact, path_prefix;        // tag: host list; value, extra: ranks in bucket_pool
   uint32_t max_regex = 0;
 
   Str add(std::string_view s) {
@@ -359,7 +376,12 @@ CompileResult compile(const RouteModel& model) {
           info.cand.rule = static_cast<uint32_t>(ri);
           info.cand.match = static_cast<uint32_t>(mi);
           info.cand.action = r.action;
-          info.cand.method = t.add(m.method);
+          if (m.method.size() > 8) {
+            out.error = where + ": unsupported method \"" + m.method + "\"";
+            return out;
+          }
+          std::memcpy(&info.cand.method, m.method.data(), m.method.size());
+          info.cand.method_len = static_cast<uint32_t>(m.method.size());
           info.has_method = !m.method.empty();
           switch (m.path_type) {
             case PathType::kExact:
@@ -528,11 +550,12 @@ CompileResult compile(const RouteModel& model) {
             regex_ranks.push_back(rank);
           } else {
             buckets[{m.kind, m.path_key}].push_back(rank);
+            const uint64_t len_bit = 1ull << std::min<size_t>(m.path_key.size(), 63);
             if (m.kind == 0) {
-              hl.has_prefix = true;
+              hl.prefix_lens |= len_bit;
               hl.max_prefix = std::max<uint32_t>(hl.max_prefix, m.path_key.size());
             } else {
-              hl.has_exact = true;
+              hl.exact_lens |= len_bit;
             }
           }
         }
@@ -540,12 +563,14 @@ CompileResult compile(const RouteModel& model) {
         hl.regex_n = static_cast<uint32_t>(regex_ranks.size());
         t.bucket_pool.insert(t.bucket_pool.end(), regex_ranks.begin(), regex_ranks.end());
         for (auto& [key, ranks] : buckets) {
-          const uint32_t b = static_cast<uint32_t>(t.buckets.size());
-          t.buckets.push_back(
-              {static_cast<uint32_t>(t.bucket_pool.size()), static_cast<uint32_t>(ranks.size())});
-          t.bucket_pool.insert(t.bucket_pool.end(), ranks.begin(), ranks.end());
           auto& table = key.first == 2 ? t.path_exact : t.path_prefix;
-          table.insert(list, detail::path_hash(key.second), t.add(key.second), b);
+          // A bucket of one rank (the common case) keeps it in the slot itself.
+          table.insert(list, detail::path_hash(key.second), t.add(key.second),
+                       ranks.size() == 1 ? ranks[0] : static_cast<uint32_t>(t.bucket_pool.size()),
+                       static_cast<uint32_t>(ranks.size()));
+          if (ranks.size() > 1) {
+            t.bucket_pool.insert(t.bucket_pool.end(), ranks.begin(), ranks.end());
+          }
         }
         t.lists[list] = hl;
         return list;
@@ -562,7 +587,7 @@ CompileResult compile(const RouteModel& model) {
   }
   for (auto* kt : {&t.listener_exact, &t.listener_wild, &t.host_exact, &t.host_wild, &t.path_exact,
                    &t.path_prefix}) {
-    kt->finalize();
+    kt->finalize(t.arena);
   }
   out.classifier = std::move(c);
   return out;
@@ -708,6 +733,8 @@ Decision Classifier::classify(int port_index, const Request& req, Scratch& s) co
   auto lookup = [&](const detail::KeyTable& exact, const detail::KeyTable& wild,
                     uint32_t tag) -> uint32_t {
     if (!named) return kNone;
+    exact.prefetch(tag, full_hash);
+    for (int i = 0; i < n_sfx; ++i) wild.prefetch(tag, sfx_hash[i]);
     uint32_t v = exact.find(tag, full_hash, buf, hl, arena);
     if (v != kNone) return v;
     for (int i = n_sfx; i-- > 0;) {
@@ -736,40 +763,15 @@ Decision Classifier::classify(int port_index, const Request& req, Scratch& s) co
     path = path.substr(0, q);
   }
 
-  // Regexes: one scan of each field some regex of this listener reads.
   uint64_t* bits = s.bits_.data();
-  if (lc.n_regex > 0) {
-    if (s.hs_ == nullptr || s.bits_.size() * 64 < lc.n_regex) {
-      d.outcome = Decision::kScanError;
-      return d;
-    }
-    std::memset(bits, 0, ((lc.n_regex + 63) / 64) * sizeof(uint64_t));
-    ScanCtx ctx{bits, t.regex_field.data() + lc.field_off, 0};
-    auto scan = [&](std::string_view v, uint16_t field) {
-      ctx.field = field;
-      return hs_scan(lc.db, v.data() != nullptr ? v.data() : "", static_cast<unsigned>(v.size()), 0,
-                     s.hs_, on_match, &ctx) == HS_SUCCESS;
-    };
-    bool ok = !lc.path_regex || scan(path, 0);
-    uint16_t field = 1;
-    for (uint16_t i = 0; ok && i < lc.n_header_fields; ++i, ++field) {
-      const HeaderView* h = find_header(req, t.view(t.field_names[lc.header_off + i]));
-      if (h != nullptr) ok = scan(h->value, field);
-    }
-    for (uint16_t i = 0; ok && i < lc.n_query_fields; ++i, ++field) {
-      std::string_view v;
-      const std::string_view name = t.view(t.field_names[lc.header_off + lc.n_header_fields + i]);
-      if (find_query(query, name, &v)) ok = scan(v, field);
-    }
-    if (!ok) {
-      d.outcome = Decision::kScanError;
-      return d;
-    }
-  }
+  uint64_t method = 0;
+  if (req.method.size() <= 8) std::memcpy(&method, req.method.data(), req.method.size());
 
   // Method, headers and query of one candidate (the path already matched).
   auto holds = [&](const detail::Cand& c) {
-    if (c.method.len != 0 && t.view(c.method) != req.method) return false;
+    if (c.method_len != 0 && (c.method_len != req.method.size() || c.method != method)) {
+      return false;
+    }
     const detail::Cond* cd = t.conds.data() + c.cond_off;
     for (uint16_t i = 0; i < c.n_headers; ++i, ++cd) {
       if (cd->regex_id != kNone) {
@@ -800,29 +802,83 @@ Decision Classifier::classify(int port_index, const Request& req, Scratch& s) co
       }
     }
   };
-  auto try_bucket = [&](uint32_t b) {
-    if (b == kNone) return;
-    const detail::Bucket& bk = t.buckets[b];
-    try_ranks(t.bucket_pool.data() + bk.off, bk.n);
+  auto try_bucket = [&](const detail::KeyTable::Slot* b) {
+    if (b == nullptr) return;
+    try_ranks(b->extra == 1 ? &b->value : t.bucket_pool.data() + b->value, b->extra);
   };
+  auto may_hit = [](uint64_t lens, size_t len) { return (lens >> std::min<size_t>(len, 63)) & 1; };
 
   // One forward pass: the hash of path[0..i) at every "/" is a prefix key; the whole path is
-  // the exact key (and a prefix key when it does not end in "/").
+  // the exact key (and a prefix key when it does not end in "/"). Probes are collected and
+  // prefetched first, then the regex scans run while the slots arrive, then the probes.
+  struct Probe {
+    const detail::KeyTable* table;
+    uint64_t hash;
+    uint32_t len;
+  };
+  constexpr int kMaxProbes = 64;  // 63 prefix lengths below 63 bytes, plus the longer ones
+  Probe probes[kMaxProbes + 2];
+  int n_probes = 0;
+  auto probe_now = [&](const Probe& p) {
+    try_bucket(p.table->find_slot(list, p.hash, path.data(), p.len, arena));
+  };
+  auto add_probe = [&](const detail::KeyTable& table, uint64_t hash, size_t len) {
+    const Probe p{&table, hash, static_cast<uint32_t>(len)};
+    if (n_probes < kMaxProbes + 2) {
+      table.prefetch(list, hash);
+      probes[n_probes++] = p;
+    } else {
+      probe_now(p);  // a path with more boundaries than that: no prefetch for the rest
+    }
+  };
   uint64_t h = detail::kFnvBasis;
-  const size_t stop = hlst.has_exact ? path.size() : std::min<size_t>(path.size(), hlst.max_prefix);
+  const size_t stop =
+      hlst.exact_lens != 0 ? path.size() : std::min<size_t>(path.size(), hlst.max_prefix);
   size_t i = 0;
   for (; i < path.size() && i <= stop; ++i) {
-    if (path[i] == '/' && hlst.has_prefix && i <= hlst.max_prefix) {
-      try_bucket(t.path_prefix.find(list, h, path.data(), i, arena));
+    if (path[i] == '/' && may_hit(hlst.prefix_lens, i) && i <= hlst.max_prefix) {
+      add_probe(t.path_prefix, h, i);
     }
     h = detail::fnv_step(h, static_cast<uint8_t>(path[i]));
   }
   if (i == path.size()) {
-    if (hlst.has_exact) try_bucket(t.path_exact.find(list, h, path.data(), path.size(), arena));
-    if (hlst.has_prefix && path.size() <= hlst.max_prefix) {
-      try_bucket(t.path_prefix.find(list, h, path.data(), path.size(), arena));
+    if (may_hit(hlst.exact_lens, path.size())) add_probe(t.path_exact, h, path.size());
+    if (may_hit(hlst.prefix_lens, path.size()) && path.size() <= hlst.max_prefix) {
+      add_probe(t.path_prefix, h, path.size());
     }
   }
+
+  // Regexes: one scan of each field some regex of this listener reads.
+  if (lc.n_regex > 0) {
+    if (s.hs_ == nullptr || s.bits_.size() * 64 < lc.n_regex) {
+      d.outcome = Decision::kScanError;
+      return d;
+    }
+    std::memset(bits, 0, ((lc.n_regex + 63) / 64) * sizeof(uint64_t));
+    ScanCtx ctx{bits, t.regex_field.data() + lc.field_off, 0};
+    auto scan = [&](std::string_view v, uint16_t field) {
+      ctx.field = field;
+      return hs_scan(lc.db, v.data() != nullptr ? v.data() : "", static_cast<unsigned>(v.size()), 0,
+                     s.hs_, on_match, &ctx) == HS_SUCCESS;
+    };
+    bool ok = !lc.path_regex || scan(path, 0);
+    uint16_t field = 1;
+    for (uint16_t i = 0; ok && i < lc.n_header_fields; ++i, ++field) {
+      const HeaderView* h = find_header(req, t.view(t.field_names[lc.header_off + i]));
+      if (h != nullptr) ok = scan(h->value, field);
+    }
+    for (uint16_t i = 0; ok && i < lc.n_query_fields; ++i, ++field) {
+      std::string_view v;
+      const std::string_view name = t.view(t.field_names[lc.header_off + lc.n_header_fields + i]);
+      if (find_query(query, name, &v)) ok = scan(v, field);
+    }
+    if (!ok) {
+      d.outcome = Decision::kScanError;
+      return d;
+    }
+  }
+
+  for (int k = 0; k < n_probes; ++k) probe_now(probes[k]);
   if (hlst.regex_n > 0) {
     const uint32_t* r = t.bucket_pool.data() + hlst.regex_off;
     for (uint32_t k = 0; k < hlst.regex_n && r[k] < best; ++k) {

@@ -148,7 +148,8 @@ struct HostList {
   // a request path probes only the lengths that can hit, so a miss rarely costs a cache miss.
   uint64_t exact_lens = 0;
   uint64_t prefix_lens = 0;
-  uint32_t max_prefix = 0;  // longest normalised prefix key: no probe beyond it
+  uint32_t max_prefix = 0;   // longest normalised prefix key: no probe beyond it
+  bool value_regex = false;  // some candidate has a header or query regex
 };
 
 struct ListenerC {
@@ -157,7 +158,6 @@ struct ListenerC {
   hs_database_t* db = nullptr;
   uint32_t n_regex = 0;
   uint32_t field_off = 0;   // into Tables::regex_field: the field each regex id reads
-  bool path_regex = false;  // field 0 is the path
   uint32_t header_off = 0;  // field names, into Tables::field_names: headers, then query
   uint16_t n_header_fields = 0;
   uint16_t n_query_fields = 0;
@@ -247,7 +247,6 @@ struct RegexReg {
   std::vector<uint16_t> fields;
   std::vector<std::string> where;
   std::map<std::string, uint16_t> header_fields, query_fields;  // name -> field
-  bool path = false;
 };
 
 struct ListEntry {
@@ -390,7 +389,6 @@ CompileResult compile(const RouteModel& model) {
               break;
             case PathType::kRegex:
               info.kind = 1;
-              reg.path = true;
               info.cand.path_regex = add_regex(m.path, 0, where + ": path");
               break;
             case PathType::kPrefix:
@@ -450,7 +448,6 @@ CompileResult compile(const RouteModel& model) {
       for (auto& [id, key] : field_fixups) {
         reg.fields[id] = (key[0] == 'h' ? reg.header_fields : reg.query_fields).at(key.substr(2));
       }
-      lc.path_regex = reg.path;
       lc.n_regex = static_cast<uint32_t>(reg.exprs.size());
       lc.field_off = static_cast<uint32_t>(t.regex_field.size());
       t.regex_field.insert(t.regex_field.end(), reg.fields.begin(), reg.fields.end());
@@ -546,6 +543,9 @@ CompileResult compile(const RouteModel& model) {
           const MatchInfo& m = *entries[i].m;
           const uint32_t rank = base + static_cast<uint32_t>(i);
           t.cands.push_back(m.cand);
+          for (uint32_t k = 0; k < m.cand.n_headers + m.cand.n_query; ++k) {
+            if (t.conds[m.cand.cond_off + k].regex_id != kNone) hl.value_regex = true;
+          }
           if (m.kind == 1) {
             regex_ranks.push_back(rank);
           } else {
@@ -849,7 +849,8 @@ Decision Classifier::classify(int port_index, const Request& req, Scratch& s) co
   }
 
   // Regexes: one scan of each field some regex of this listener reads.
-  if (lc.n_regex > 0) {
+  // Only the regexes a candidate of this host list reads are needed.
+  if (lc.n_regex > 0 && (hlst.regex_n > 0 || hlst.value_regex)) {
     if (s.hs_ == nullptr || s.bits_.size() * 64 < lc.n_regex) {
       d.outcome = Decision::kScanError;
       return d;
@@ -861,13 +862,16 @@ Decision Classifier::classify(int port_index, const Request& req, Scratch& s) co
       return hs_scan(lc.db, v.data() != nullptr ? v.data() : "", static_cast<unsigned>(v.size()), 0,
                      s.hs_, on_match, &ctx) == HS_SUCCESS;
     };
-    bool ok = !lc.path_regex || scan(path, 0);
+    bool ok = hlst.regex_n == 0 || scan(path, 0);
     uint16_t field = 1;
-    for (uint16_t i = 0; ok && i < lc.n_header_fields; ++i, ++field) {
+    const uint16_t n_header_fields = hlst.value_regex ? lc.n_header_fields : 0;
+    const uint16_t n_query_fields = hlst.value_regex ? lc.n_query_fields : 0;
+    for (uint16_t i = 0; ok && i < n_header_fields; ++i, ++field) {
       const HeaderView* h = find_header(req, t.view(t.field_names[lc.header_off + i]));
       if (h != nullptr) ok = scan(h->value, field);
     }
-    for (uint16_t i = 0; ok && i < lc.n_query_fields; ++i, ++field) {
+    field = static_cast<uint16_t>(1 + lc.n_header_fields);
+    for (uint16_t i = 0; ok && i < n_query_fields; ++i, ++field) {
       std::string_view v;
       const std::string_view name = t.view(t.field_names[lc.header_off + lc.n_header_fields + i]);
       if (find_query(query, name, &v)) ok = scan(v, field);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -433,6 +434,8 @@ struct KeyCase {
   Headers headers;
 };
 
+void PrintTo(const KeyCase& k, std::ostream* os) { *os << k.what; }
+
 class PrecedenceKey : public ::testing::TestWithParam<KeyCase> {};
 
 TEST_P(PrecedenceKey, WinsInEitherOrder) {
@@ -656,6 +659,32 @@ TEST(RouteClassifier, Regexes) {
   // The path regex is not applied to a header value and vice versa.
   EXPECT_EQ(gw.get("/h", {{"x-tenant", "/user/1"}}), k404);
   EXPECT_EQ(gw.get("/t-abc", {{"x-tenant", "t-abc"}}), k404);
+}
+
+TEST(RouteClassifier, DeepPathsBeyondTheProbeBuffer) {
+  // More "/" boundaries than classify prefetches at once: the rest are probed directly.
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "/s" + std::to_string(i);
+  Gw gw(one_listener(join(route("ns/a", {}, {{v1, {M::prefix(deep.substr(0, 30))}}}),
+                          route("ns/b", {}, {{v2, {M::prefix(deep.substr(0, deep.size() - 4))}}}),
+                          route("ns/c", {}, {{v3, {M::exact(deep + "/end")}}}))));
+  EXPECT_EQ(gw.get(deep), v2);
+  EXPECT_EQ(gw.get(deep + "/x/y"), v2);
+  EXPECT_EQ(gw.get(deep + "/end"), v3);
+  EXPECT_EQ(gw.get(deep.substr(0, 60)), v1);
+}
+
+TEST(RouteClassifier, RegexesOnlyWhereTheHostHasThem) {
+  // Host b has no regex: its requests skip the scans; host a's regexes still apply to a.
+  Gw gw(one_listener(
+      join(route("ns/a", {"a.com"},
+                 {{v1, {M::regex("/r/[0-9]+")}}, {v2, {M::any().header_re("x", "[a-z]+")}}}),
+           route("ns/b", {"b.com"}, {{v3, {M::prefix("/r")}}}))));
+  EXPECT_EQ(gw("a.com", "/r/1"), v1);
+  EXPECT_EQ(gw("a.com", "/q", "GET", {{"x", "abc"}}), v2);
+  EXPECT_EQ(gw("a.com", "/q", "GET", {{"x", "ABC"}}), k404);
+  EXPECT_EQ(gw("b.com", "/r/1", "GET", {{"x", "abc"}}), v3);
+  EXPECT_EQ(gw("a.com", "/r/1"), v1);
 }
 
 TEST(RouteClassifier, BadRegexNamesRouteAndRule) {

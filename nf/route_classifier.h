@@ -24,7 +24,11 @@
 //     ascending order; the winner is the lowest rank whose method, header and query
 //     conditions hold. Buckets hold only candidates with the same host list and the same path
 //     key, so the work does not grow with the number of routes, only with the routes that
-//     share a host and a path.
+//     share a host and a path. Only the path lengths some key of the host list has are probed
+//     (a 64-bit mask per list), and all probes are prefetched together before any is read.
+//     All paths in Hyperscan instead was measured and is not flat (docs/performance.md,
+//     "l7-classify"): Hyperscan holds the regexes only, scanned only when the host's list has
+//     one.
 //
 // Semantics chosen where the spec leaves room (gateway-api.md §6):
 //  * RegularExpression paths rank after Exact and before every PathPrefix (key 2: Exact >

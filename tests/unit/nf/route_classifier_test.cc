@@ -687,6 +687,17 @@ TEST(RouteClassifier, RegexesOnlyWhereTheHostHasThem) {
   EXPECT_EQ(gw("a.com", "/r/1"), v1);
 }
 
+TEST(RouteClassifier, ScratchWithoutHyperscanIsAScanErrorNotACrash) {
+  const CompileResult r = compile(one_listener(route("ns/a", {}, {{v1, {M::regex("/[a-z]+")}}})));
+  ASSERT_NE(r.classifier, nullptr);
+  Classifier::Scratch empty;
+  const Request req{"GET", "/abc", "h", nullptr, 0};
+  EXPECT_EQ(r.classifier->classify(0, req, empty).outcome, Decision::kScanError);
+  Classifier::Scratch good = r.classifier->make_scratch();
+  Classifier::Scratch moved = std::move(good);
+  EXPECT_EQ(r.classifier->classify(0, req, moved).action, v1);
+}
+
 TEST(RouteClassifier, BadRegexNamesRouteAndRule) {
   for (const char* bad : {"a)|(b", "(unclosed", "[z-a]", "(?<=x)y"}) {
     const std::vector<Rule> rules = join(

@@ -4,7 +4,9 @@
 //
 // Runs on worker lcores, once per request that has been classified. Pure functions writing into
 // the caller's buffer: no allocation, no exceptions; each returns the bytes written, 0 when the
-// result would not fit in `cap` (nothing useful is left in the buffer then).
+// result would not fit in `cap` (nothing useful is left in the buffer then) or when a value from
+// configuration (header name or value, hostname, path) is not valid where it goes: a line break
+// in one would let a route inject fields into the forwarded head. The caller answers 500.
 //
 // Filter semantics follow the Gateway API (HTTPRoute filters, digest §1.3):
 //  * RequestHeaderModifier: `set` replaces every field of that name (case-insensitive) with one
@@ -54,7 +56,8 @@ struct HeadEdits {
 };
 
 // Writes the head to forward (request-line to blank line, body not included) for a request
-// parsed from buf. Returns its length, 0 if it does not fit.
+// parsed from buf. Returns its length, 0 if it does not fit or an edit is invalid. At most 64
+// entries per edit list (the Gateway API allows 16).
 size_t rewrite_head(const RequestHead& head, const uint8_t* buf, const HeadEdits& edits,
                     uint8_t* out, size_t cap);
 

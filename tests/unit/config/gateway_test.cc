@@ -346,6 +346,39 @@ TEST(GatewaySeeds, Seed004LoadsAsTypedObjects) {
   EXPECT_EQ(h.rules.at(0).matches.at(0).path.value, "/");
 }
 
+// ---- config/examples/gateway.yaml, with the NodeConfig it goes with ----
+
+TEST(GatewayExample, LoadsWithoutADiagnostic) {
+  const std::string root = PORTICO_SOURCE_ROOT;
+  const LoadResult r =
+      load({root + "/config/examples/demo.yaml", root + "/config/examples/gateway.yaml"});
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_TRUE(r.warnings.empty()) << dump(r);
+  ASSERT_EQ(r.objects.gateway_classes.size(), 1u);
+  EXPECT_EQ(r.objects.gateway_classes[0].controller_name, "portico.io/gateway-controller");
+  ASSERT_EQ(r.objects.gateways.size(), 1u);
+  const Gateway& g = r.objects.gateways[0];
+  ASSERT_EQ(g.addresses.size(), 1u);
+  EXPECT_EQ(g.addresses[0].value, "203.0.113.202");
+  EXPECT_EQ(g.infrastructure.annotations.at("metallb.io/address-pool"), "reserved");
+  ASSERT_EQ(g.listeners.size(), 2u);
+  EXPECT_EQ(g.listeners[1].allowed_routes.from, FromNamespaces::kSelector);
+  ASSERT_EQ(r.objects.http_routes.size(), 3u);
+  const HttpRoute& www = r.objects.http_routes[0];
+  EXPECT_EQ(www.meta.creation_timestamp, 1768467600);
+  ASSERT_EQ(www.rules.size(), 3u);
+  EXPECT_EQ(www.rules[0].matches[0].headers.at(0).name, "X-Canary");
+  EXPECT_EQ(www.rules[1].matches[0].method, "GET");
+  EXPECT_EQ(www.rules[1].matches[0].query_params.at(0).value, "v2");
+  EXPECT_EQ(www.rules[2].backend_refs.at(0).weight, 90u);
+  EXPECT_EQ(www.rules[2].backend_refs.at(1).weight, 10u);
+  EXPECT_EQ(www.rules[2].filters.at(0).request_header_modifier->remove.at(0), "X-Debug");
+  EXPECT_EQ(r.objects.http_routes[1].rules.at(0).filters.at(0).request_redirect->status_code, 301);
+  EXPECT_EQ(r.objects.http_routes[2].parent_refs.at(0).namespace_, "demo");
+  ASSERT_EQ(r.objects.reference_grants.size(), 1u);
+  EXPECT_EQ(r.objects.reference_grants[0].from.at(0).namespace_, "shop");
+}
+
 // ---- validation: one case per rule ----
 
 struct Case {

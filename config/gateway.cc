@@ -426,7 +426,7 @@ void read_listener(Document& doc, const Field& item, GatewayListener* out, Liste
                &out->protocol);
   fields->tls = m->get("tls");
   if (fields->tls.present()) {
-    out->tls.emplace();
+    out->tls = GatewayListener::Tls{};  // not emplace(): clang sees Tls as incomplete there
     read_listener_tls(doc, fields->tls, &*out->tls);
   }
   read_allowed_routes(doc, m->get("allowedRoutes"), &out->allowed_routes);

@@ -1027,3 +1027,73 @@ spec: {}
 
 }  // namespace
 }  // namespace config
+
+namespace config {
+namespace {
+
+TEST(GatewayValidation, MoreFields) {
+  run(kGatewayHead, "Gateway/default/g",
+      {
+          {"route kind missing",
+           "  - name: a\n    port: 80\n    protocol: HTTP\n    allowedRoutes:\n      kinds:\n      "
+           "- group: gateway.networking.k8s.io\n",
+           13, "spec.listeners[0].allowedRoutes.kinds[0].kind: Required value"},
+          {"too many route kinds",
+           "  - name: a\n    port: 80\n    protocol: HTTP\n    allowedRoutes:\n      kinds: " +
+               numbered("{kind: K", "}", 9) + "\n",
+           12, "spec.listeners[0].allowedRoutes.kinds: Too many: 9: must have at most 8 items"},
+          {"certificate name missing",
+           "  - name: a\n    port: 443\n    protocol: HTTPS\n    tls:\n      certificateRefs:\n    "
+           "  "
+           "- kind: Secret\n",
+           13, "spec.listeners[0].tls.certificateRefs[0].name: Required value"},
+          {"hostname address",
+           "  - {name: a, port: 80, protocol: HTTP}\n  addresses:\n  - {type: Hostname, value: "
+           "\"Gw.Example.com\"}\n",
+           10,
+           "spec.addresses[0]: Invalid value: \"object\": Hostname value must only contain valid "
+           "characters (matching "
+           "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)"},
+      });
+}
+
+TEST(GatewayValidation, SelectorWithAnotherFromIsIgnoredWithAWarning) {
+  const LoadResult r = load_text(std::string(kGatewayHead) + R"(  - name: a
+    port: 80
+    protocol: HTTP
+    allowedRoutes:
+      namespaces:
+        from: All
+        selector: {matchLabels: {team: a}}
+  listners: []
+)",
+                                 "t.yaml");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  ASSERT_EQ(r.warnings.size(), 2u) << dump(r);
+  EXPECT_EQ(r.warnings[0].str(),
+            "t.yaml:14: Gateway/default/g: spec.listeners[0].allowedRoutes.namespaces.selector: "
+            "ignored: from is not \"Selector\"");
+  EXPECT_EQ(r.warnings[1].str(), "t.yaml:15: Gateway/default/g: unknown field \"spec.listners\"");
+  EXPECT_FALSE(r.objects.gateways[0].listeners[0].allowed_routes.selector.has_value());
+}
+
+TEST(HttpRouteValidation, LengthLimits) {
+  const std::string long_path = "/" + std::string(1024, 'a');
+  const std::string long_host = std::string(250, 'a') + ".com";
+  run(kRouteHead, "HTTPRoute/default/r",
+      {
+          {"path value", "  rules:\n  - matches:\n    - path: {value: " + long_path + "}\n", 8,
+           "spec.rules[0].matches[0].path.value: Too long: may not be more than 1024 bytes"},
+          {"hostname", "  hostnames: [" + long_host + "]\n", 6,
+           "spec.hostnames[0]: Too long: may not be more than 253 bytes"},
+          {"header value",
+           "  rules:\n  - matches:\n    - headers: [{name: a, value: " + std::string(4097, 'v') +
+               "}]\n",
+           8,
+           "spec.rules[0].matches[0].headers[0].value: Too long: may not be more than 4096 bytes"},
+          {"spec missing", "", 5, "spec: Required value"},
+      });
+}
+
+}  // namespace
+}  // namespace config

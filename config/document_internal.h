@@ -167,6 +167,16 @@ void decode_service(Document& doc, FieldMap& top, Service* out);
 void decode_endpoint_slice(Document& doc, FieldMap& top, EndpointSlice* out);
 void decode_namespace(Document& doc, FieldMap& top, Namespace* out);
 
+// metadata.creationTimestamp (RFC 3339) as Unix seconds (gateway.cc).
+void read_creation_timestamp(Document& doc, const Field& f, int64_t* out);
+
+// gateway.networking.k8s.io kinds (gateway.cc): the standard-channel CRD schema, its defaults and
+// its CEL rules.
+void decode_gateway_class(Document& doc, FieldMap& top, GatewayClass* out);
+void decode_gateway(Document& doc, FieldMap& top, Gateway* out);
+void decode_http_route(Document& doc, FieldMap& top, HttpRoute* out);
+void decode_reference_grant(Document& doc, FieldMap& top, ReferenceGrant* out);
+
 // ---- rules across objects (validation.cc) ----
 
 // Duplicate objects, duplicate pool names, overlapping pool entries, pools holding the node's

@@ -541,6 +541,10 @@ enum class KindId : uint8_t {
   kService,
   kNamespace,
   kEndpointSlice,
+  kGatewayClass,
+  kGateway,
+  kHTTPRoute,
+  kReferenceGrant,
 };
 
 enum class NameRule : uint8_t { kSubdomain, kLabel, kDns1035, kAny };
@@ -549,25 +553,56 @@ struct KindInfo {
   KindId id;
   std::string_view group;  // "" for the core group
   std::string_view kind;
-  std::string_view version;  // the one served version
+  // The served versions, first = preferred (in messages); unused slots stay empty.
+  std::array<std::string_view, 3> versions;
   bool namespaced;
   NameRule name_rule;  // as the API server validates metadata.name of this kind
 };
 
+constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
+
 constexpr KindInfo kKinds[] = {
-    {KindId::kNodeConfig, "portico.io", "NodeConfig", "v1alpha1", false, NameRule::kSubdomain},
-    {KindId::kIPAddressPool, "metallb.io", "IPAddressPool", "v1beta1", true, NameRule::kSubdomain},
-    {KindId::kL2Advertisement, "metallb.io", "L2Advertisement", "v1beta1", true,
+    {KindId::kNodeConfig, "portico.io", "NodeConfig", {"v1alpha1"}, false, NameRule::kSubdomain},
+    {KindId::kIPAddressPool,
+     "metallb.io",
+     "IPAddressPool",
+     {"v1beta1"},
+     true,
      NameRule::kSubdomain},
-    {KindId::kService, "", "Service", "v1", true, NameRule::kDns1035},
-    {KindId::kNamespace, "", "Namespace", "v1", false, NameRule::kLabel},
-    {KindId::kEndpointSlice, "discovery.k8s.io", "EndpointSlice", "v1", true, NameRule::kSubdomain},
+    {KindId::kL2Advertisement,
+     "metallb.io",
+     "L2Advertisement",
+     {"v1beta1"},
+     true,
+     NameRule::kSubdomain},
+    {KindId::kService, "", "Service", {"v1"}, true, NameRule::kDns1035},
+    {KindId::kNamespace, "", "Namespace", {"v1"}, false, NameRule::kLabel},
+    {KindId::kEndpointSlice,
+     "discovery.k8s.io",
+     "EndpointSlice",
+     {"v1"},
+     true,
+     NameRule::kSubdomain},
+    // Gateway API: the versions the standard-channel CRDs serve (v1beta1 is the same schema).
+    {KindId::kGatewayClass,
+     kGatewayGroup,
+     "GatewayClass",
+     {"v1", "v1beta1"},
+     false,
+     NameRule::kSubdomain},
+    {KindId::kGateway, kGatewayGroup, "Gateway", {"v1", "v1beta1"}, true, NameRule::kSubdomain},
+    {KindId::kHTTPRoute, kGatewayGroup, "HTTPRoute", {"v1", "v1beta1"}, true, NameRule::kSubdomain},
+    {KindId::kReferenceGrant,
+     kGatewayGroup,
+     "ReferenceGrant",
+     {"v1", "v1beta1", "v1alpha2"},
+     true,
+     NameRule::kSubdomain},
 };
 
 // Well-known cluster-scoped kinds among those Portico does not handle: they get no "default"
 // namespace. Everything else unknown is assumed namespaced, as most kinds are.
 constexpr std::string_view kClusterScopedOthers[] = {
-    "GatewayClass",
     "Node",
     "ClusterRole",
     "ClusterRoleBinding",
@@ -581,9 +616,27 @@ constexpr std::string_view kClusterScopedOthers[] = {
     "APIService",
 };
 
-std::string served_api_version(const KindInfo& k) {
-  return k.group.empty() ? std::string(k.version)
-                         : std::string(k.group) + "/" + std::string(k.version);
+std::string api_version_of(const KindInfo& k, std::string_view version) {
+  return k.group.empty() ? std::string(version) : std::string(k.group) + "/" + std::string(version);
+}
+
+// The preferred version, as suggestions name it.
+std::string served_api_version(const KindInfo& k) { return api_version_of(k, k.versions[0]); }
+
+// Every served version, as the "no matches" message lists them.
+std::string served_api_versions(const KindInfo& k) {
+  std::string out;
+  for (std::string_view v : k.versions) {
+    if (!v.empty()) out += (out.empty() ? "" : ", ") + api_version_of(k, v);
+  }
+  return out;
+}
+
+bool serves(const KindInfo& k, std::string_view api_version) {
+  for (std::string_view v : k.versions) {
+    if (!v.empty() && api_version == api_version_of(k, v)) return true;
+  }
+  return false;
 }
 
 std::string_view group_of(std::string_view api_version) {
@@ -684,9 +737,10 @@ void read_metadata(Document& doc, FieldMap& top, const KindInfo* known, std::str
   read_namespace(doc, *meta, kind, is_namespaced(known, kind), &out->namespace_);
   read_labels(doc, meta->get("labels"), &out->labels);
   read_annotations(doc, meta->get("annotations"), &out->annotations);
-  meta->known({"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-               "deletionGracePeriodSeconds", "ownerReferences", "finalizers", "managedFields",
-               "generateName", "selfLink"});
+  read_creation_timestamp(doc, meta->get("creationTimestamp"), &out->creation_timestamp);
+  doc.read_int(meta->get("generation"), 0, INT64_MAX, &out->generation);
+  meta->known({"uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
+               "ownerReferences", "finalizers", "managedFields", "generateName", "selfLink"});
   meta->warn_unknown();
 }
 
@@ -979,10 +1033,10 @@ void Loader::add_document(const YAML::Node& root, const std::string& file, bool 
     }
     return;
   }
-  if (known != nullptr && api_version != served_api_version(*known)) {
+  if (known != nullptr && !serves(*known, api_version)) {
     doc.invalid(api_field, quote(api_version),
                 "no matches for kind " + quote(kind) + " in version " + quote(api_version) +
-                    "; served versions: " + served_api_version(*known));
+                    "; served versions: " + served_api_versions(*known));
     return;
   }
   ObjectMeta meta;
@@ -1037,6 +1091,23 @@ void Loader::add_known(Document& doc, FieldMap& top, const KindInfo& k, ObjectMe
     case KindId::kEndpointSlice:
       set.endpoint_slices.push_back(EndpointSlice{.meta = std::move(meta), .src = std::move(src)});
       decode_endpoint_slice(doc, top, &set.endpoint_slices.back());
+      break;
+    case KindId::kGatewayClass:
+      set.gateway_classes.push_back(GatewayClass{.meta = std::move(meta), .src = std::move(src)});
+      decode_gateway_class(doc, top, &set.gateway_classes.back());
+      break;
+    case KindId::kGateway:
+      set.gateways.push_back(Gateway{.meta = std::move(meta), .src = std::move(src)});
+      decode_gateway(doc, top, &set.gateways.back());
+      break;
+    case KindId::kHTTPRoute:
+      set.http_routes.push_back(HttpRoute{.meta = std::move(meta), .src = std::move(src)});
+      decode_http_route(doc, top, &set.http_routes.back());
+      break;
+    case KindId::kReferenceGrant:
+      set.reference_grants.push_back(
+          ReferenceGrant{.meta = std::move(meta), .src = std::move(src)});
+      decode_reference_grant(doc, top, &set.reference_grants.back());
       break;
   }
   top.warn_unknown();

@@ -1384,6 +1384,10 @@ class SetChecker {
     check_duplicates(objects_.l2_advertisements, "L2Advertisement", &seen);
     check_duplicates(objects_.services, "Service", &seen);
     check_duplicates(objects_.endpoint_slices, "EndpointSlice", &seen);
+    check_duplicates(objects_.gateway_classes, "GatewayClass", &seen);
+    check_duplicates(objects_.gateways, "Gateway", &seen);
+    check_duplicates(objects_.http_routes, "HTTPRoute", &seen);
+    check_duplicates(objects_.reference_grants, "ReferenceGrant", &seen);
     for (const OtherObject& o : objects_.others) {
       const std::string group = o.api_version.substr(0, o.api_version.find('/'));
       check_duplicate(o.kind, group, o.meta, o.src, &seen);

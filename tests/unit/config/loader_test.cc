@@ -335,8 +335,8 @@ metadata:
 spec:
   myASN: 64500
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
 metadata:
   name: portico
 )");
@@ -351,28 +351,28 @@ metadata:
   EXPECT_EQ(r.objects.others[0].kind, "BGPPeer");
   EXPECT_EQ(r.objects.others[0].api_version, "metallb.io/v1beta2");
   EXPECT_EQ(r.objects.others[0].meta.namespace_, "metallb-system");
-  EXPECT_EQ(r.objects.others[1].meta.namespace_, "");  // GatewayClass is cluster-scoped
+  EXPECT_EQ(r.objects.others[1].meta.namespace_, "");  // IngressClass is cluster-scoped
   EXPECT_EQ(r.objects.others[1].src.line, 9);
 }
 
 TEST(Documents, DuplicateObjectsOfUnknownKinds) {
   const LoadResult r = load_text(yaml(R"(
 apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
+kind: TLSRoute
 metadata: {name: gw}
 ---
 apiVersion: example.com/v1
-kind: Gateway
+kind: TLSRoute
 metadata: {name: gw}
 ---
-apiVersion: gateway.networking.k8s.io/v1beta1
-kind: Gateway
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
 metadata: {name: gw}
 )"),
                                  "gw.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << dump(r);  // another group is another kind
   EXPECT_EQ(r.errors[0].str(),
-            "gw.yaml:9: Gateway/default/gw: duplicate object: already defined at gw.yaml:1");
+            "gw.yaml:9: TLSRoute/default/gw: duplicate object: already defined at gw.yaml:1");
 }
 
 TEST(Documents, KnownKindInAnotherGroupGetsAHint) {

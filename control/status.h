@@ -13,5 +13,11 @@ enum class OutputFormat { kText, kJson };
 // code: 0 without errors, 1 with.
 int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
           std::ostream& err);
+// The same with the time written as every condition's lastTransitionTime (RFC 3339), so that
+// tests get fixed output; the one above uses the current time.
+int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
+          std::ostream& err, const std::string& now);
+// "2026-01-02T03:04:05Z" for the current time.
+std::string rfc3339_now();
 
 }  // namespace control

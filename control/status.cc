@@ -194,6 +194,8 @@ std::string conditions_text(const std::vector<gateway::Condition>& cs) {
   return out;
 }
 
+}  // namespace
+
 void print_gateway_text(const gateway::Result& g, std::ostream& out) {
   for (const auto& c : g.gateway_classes) {
     out << "GatewayClass/" << c.name << ": " << conditions_text(c.conditions) << "\n";
@@ -221,6 +223,16 @@ void print_gateway_text(const gateway::Result& g, std::ostream& out) {
     }
   }
 }
+
+std::string gateway_objects_json(const gateway::Result& g, const std::string& now) {
+  ordered_json objects = ordered_json::array();
+  for (const auto& c : g.gateway_classes) objects.push_back(gateway_class_json(c, now));
+  for (const auto& gw : g.gateways) objects.push_back(gateway_json(gw, now));
+  for (const auto& r : g.http_routes) objects.push_back(http_route_json(r, now));
+  return objects.dump(2);
+}
+
+namespace {
 
 void print_text(const config::ObjectSet& objects, const Plan& plan, const ServicesResult& l4,
                 const config::NodeConfig* node, std::ostream& out) {
@@ -302,10 +314,9 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
       for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
       for (const auto& svc : loaded.objects.services)
         objects.push_back(service_json(svc, plan, l4, node));
-      for (const auto& c : plan.gateway.gateway_classes)
-        objects.push_back(gateway_class_json(c, now));
-      for (const auto& g : plan.gateway.gateways) objects.push_back(gateway_json(g, now));
-      for (const auto& r : plan.gateway.http_routes) objects.push_back(http_route_json(r, now));
+      for (auto& o : ordered_json::parse(gateway_objects_json(plan.gateway, now))) {
+        objects.push_back(std::move(o));
+      }
     }
     doc["objects"] = objects;
     out << doc.dump(2) << "\n";

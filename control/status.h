@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "control/gateway.h"
+
 namespace control {
 
 enum class OutputFormat { kText, kJson };
@@ -17,6 +19,10 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
 // tests get fixed output; the one above uses the current time.
 int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
           std::ostream& err, const std::string& now);
+// The Gateway API part of `check`: GatewayClass, Gateway and HTTPRoute statuses as the
+// "objects" entries of `check -o json` (a JSON array), and as text.
+std::string gateway_objects_json(const gateway::Result& g, const std::string& now);
+void print_gateway_text(const gateway::Result& g, std::ostream& out);
 // "2026-01-02T03:04:05Z" for the current time.
 std::string rfc3339_now();
 

@@ -483,7 +483,9 @@ Result compile(const config::ObjectSet& objects, const ipam::Result& ipam) {
       }
       if (!gw.addresses.empty()) {
         programmed = condition("Programmed", true, "Programmed", "gateway programmed", gen);
-      } else if (gw.eval.static_addresses) {
+      } else if (gw.eval.static_addresses ||
+                 spec.infrastructure.annotations.count("metallb.io/loadBalancerIPs") ||
+                 spec.infrastructure.annotations.count("metallb.universe.tf/loadBalancerIPs")) {
         programmed = condition("Programmed", false, "AddressNotUsable", why, gen);
       } else {
         programmed = condition("Programmed", false, "AddressNotAssigned", why, gen);

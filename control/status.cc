@@ -134,7 +134,21 @@ ordered_json gateway_class_json(const gateway::GatewayClassStatus& s, const std:
   return obj;
 }
 
-ordered_json gateway_json(const gateway::GatewayStatus& s, const std::string& now) {
+// IPAM and L2 events of a Gateway (IPAllocated, AllocationFailed, notAnnounced...).
+std::vector<ipam::Event> gateway_events(const Plan& plan, const gateway::GatewayStatus& s) {
+  const std::string key = "Gateway/" + s.namespace_ + "/" + s.name;
+  std::vector<ipam::Event> events;
+  if (auto it = plan.ipam.services.find(key); it != plan.ipam.services.end()) {
+    events = it->second.events;
+  }
+  if (auto l2 = plan.l2_events.find(key); l2 != plan.l2_events.end()) {
+    events.insert(events.end(), l2->second.begin(), l2->second.end());
+  }
+  return events;
+}
+
+ordered_json gateway_json(const gateway::GatewayStatus& s, const Plan& plan,
+                          const std::string& now) {
   ordered_json obj;
   obj["apiVersion"] = "gateway.networking.k8s.io/v1";
   obj["kind"] = "Gateway";
@@ -153,6 +167,7 @@ ordered_json gateway_json(const gateway::GatewayStatus& s, const std::string& no
   obj["status"] = {{"addresses", addresses},
                    {"conditions", conditions_json(s.conditions, now)},
                    {"listeners", listeners}};
+  obj["events"] = events_json(gateway_events(plan, s));
   return obj;
 }
 
@@ -196,7 +211,8 @@ std::string conditions_text(const std::vector<gateway::Condition>& cs) {
 
 }  // namespace
 
-void print_gateway_text(const gateway::Result& g, std::ostream& out) {
+void print_gateway_text(const Plan& plan, std::ostream& out) {
+  const gateway::Result& g = plan.gateway;
   for (const auto& c : g.gateway_classes) {
     out << "GatewayClass/" << c.name << ": " << conditions_text(c.conditions) << "\n";
   }
@@ -206,6 +222,9 @@ void print_gateway_text(const gateway::Result& g, std::ostream& out) {
     for (const auto& a : gw.addresses) addresses += (addresses.empty() ? "" : ", ") + a.value;
     out << (addresses.empty() ? "no address" : addresses) << "; " << conditions_text(gw.conditions)
         << "\n";
+    for (const auto& e : gateway_events(plan, gw)) {
+      out << "  " << e.type << " " << e.reason << ": " << e.message << "\n";
+    }
     for (const auto& l : gw.listeners) {
       out << "  listener " << l.name << ": " << l.attached_routes << " route(s); "
           << conditions_text(l.conditions) << "\n";
@@ -224,10 +243,11 @@ void print_gateway_text(const gateway::Result& g, std::ostream& out) {
   }
 }
 
-std::string gateway_objects_json(const gateway::Result& g, const std::string& now) {
+std::string gateway_objects_json(const Plan& plan, const std::string& now) {
+  const gateway::Result& g = plan.gateway;
   ordered_json objects = ordered_json::array();
   for (const auto& c : g.gateway_classes) objects.push_back(gateway_class_json(c, now));
-  for (const auto& gw : g.gateways) objects.push_back(gateway_json(gw, now));
+  for (const auto& gw : g.gateways) objects.push_back(gateway_json(gw, plan, now));
   for (const auto& r : g.http_routes) objects.push_back(http_route_json(r, now));
   return objects.dump(2);
 }
@@ -272,7 +292,7 @@ void print_text(const config::ObjectSet& objects, const Plan& plan, const Servic
           << e["message"].get<std::string>() << "\n";
     }
   }
-  print_gateway_text(plan.gateway, out);
+  print_gateway_text(plan, out);
 }
 
 }  // namespace
@@ -314,7 +334,7 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
       for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
       for (const auto& svc : loaded.objects.services)
         objects.push_back(service_json(svc, plan, l4, node));
-      for (auto& o : ordered_json::parse(gateway_objects_json(plan.gateway, now))) {
+      for (auto& o : ordered_json::parse(gateway_objects_json(plan, now))) {
         objects.push_back(std::move(o));
       }
     }

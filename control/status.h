@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "control/gateway.h"
+#include "control/plan.h"
 
 namespace control {
 
@@ -21,8 +21,9 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
           std::ostream& err, const std::string& now);
 // The Gateway API part of `check`: GatewayClass, Gateway and HTTPRoute statuses as the
 // "objects" entries of `check -o json` (a JSON array), and as text.
-std::string gateway_objects_json(const gateway::Result& g, const std::string& now);
-void print_gateway_text(const gateway::Result& g, std::ostream& out);
+// Gateways also carry "events" (IPAM and L2: IPAllocated, AllocationFailed, notAnnounced...).
+std::string gateway_objects_json(const Plan& plan, const std::string& now);
+void print_gateway_text(const Plan& plan, std::ostream& out);
 // "2026-01-02T03:04:05Z" for the current time.
 std::string rfc3339_now();
 

@@ -980,8 +980,7 @@ TEST(GatewayCheckOutput, KubernetesStatusShape) {
   o.http_routes.push_back(
       route("r", {parent("same-namespace", "http")}, {rule({backend("missing")})}));
   const Plan p = run(o);
-  const auto objects =
-      nlohmann::json::parse(gateway_objects_json(p.gateway, "2026-12-05T06:00:00Z"));
+  const auto objects = nlohmann::json::parse(gateway_objects_json(p, "2026-12-05T06:00:00Z"));
   ASSERT_EQ(objects.size(), 3u);
   EXPECT_EQ(objects[0]["kind"], "GatewayClass");
   EXPECT_EQ(objects[0]["apiVersion"], "gateway.networking.k8s.io/v1");
@@ -997,6 +996,9 @@ TEST(GatewayCheckOutput, KubernetesStatusShape) {
   EXPECT_EQ(c0["observedGeneration"], 1);
   EXPECT_EQ(c0["lastTransitionTime"], "2026-12-05T06:00:00Z");
   const auto& l = gw["status"]["listeners"][0];
+
+  ASSERT_EQ(gw["events"].size(), 1u);
+  EXPECT_EQ(gw["events"][0]["reason"], "IPAllocated");
   EXPECT_EQ(l["name"], "http");
   EXPECT_EQ(l["attachedRoutes"], 1);
   EXPECT_EQ(l["supportedKinds"][0]["group"], kGroup);
@@ -1016,7 +1018,7 @@ TEST(GatewayCheckOutput, KubernetesStatusShape) {
   EXPECT_EQ(parent0["conditions"][1]["reason"], "BackendNotFound");
 
   std::ostringstream text;
-  print_gateway_text(p.gateway, text);
+  print_gateway_text(p, text);
   EXPECT_NE(text.str().find("Gateway/" + kInfra + "/same-namespace: 203.0.113.10; Accepted=True"),
             std::string::npos)
       << text.str();

@@ -269,6 +269,8 @@ RouteParentStatus attach(const config::ObjectSet& objects, const RouteEval& re, 
   } else if (attaching.empty()) {
     accepted(false, "NoMatchingListenerHostname",
              "no hostname of the route intersects a listener hostname of " + gw_text);
+  } else if (re.rules.empty()) {  // the loader defaults rules; never trust it blindly
+    accepted(false, "UnsupportedValue", "the route has no rules");
   } else if (re.valid_rules == 0) {
     const RuleEval& first = re.rules.front();
     accepted(false, first.reason, "no rule is implemented: " + first.problem);

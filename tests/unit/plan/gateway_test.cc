@@ -860,6 +860,8 @@ TEST(HttpRouteStatus, UnsupportedFiltersDropRules) {
   bad_method.matches.push_back({});
   bad_method.matches[0].method = "FETCH";
   o.http_routes.push_back(route("bad-method", {parent("same-namespace")}, {bad_method}));
+  o.http_routes.push_back(route("no-rules", {parent("same-namespace")}, {}));
+  o.http_routes.back().rules.clear();  // not as the loader leaves it, but must not crash
   const Plan p = run(o);
   const auto& partly = parent_conditions(p, "partly");
   EXPECT_EQ(sr(partly, "Accepted"), "True/Accepted");
@@ -867,6 +869,7 @@ TEST(HttpRouteStatus, UnsupportedFiltersDropRules) {
   EXPECT_TRUE(cond(partly, "PartiallyInvalid").message.starts_with("Dropped Rule"));
   EXPECT_EQ(sr(parent_conditions(p, "mirror-only"), "Accepted"), "False/UnsupportedValue");
   EXPECT_EQ(sr(parent_conditions(p, "bad-method"), "Accepted"), "False/UnsupportedValue");
+  EXPECT_EQ(sr(parent_conditions(p, "no-rules"), "Accepted"), "False/UnsupportedValue");
   EXPECT_EQ(listener_status(gw_status(p, "same-namespace"), "http").attached_routes, 1);
   // The dropped rule answers 500 rather than falling through to "/".
   ASSERT_EQ(p.gateway.actions.size(), 2u);

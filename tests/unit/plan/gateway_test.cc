@@ -306,6 +306,37 @@ TEST(GatewayAddresses, FromThePoolNeverCollidingWithAServiceOfTheSameName) {
   EXPECT_TRUE(found);
 }
 
+TEST(GatewayAddresses, StaticAddressHeldByAServiceIsNotUsable) {
+  auto o = base();
+  auto svc = service("lb");
+  svc.type = "LoadBalancer";
+  svc.load_balancer_ip = "203.0.113.15";
+  o.services.push_back(svc);
+  o.gateways[0].addresses.push_back({"IPAddress", "203.0.113.15"});
+  o.gateways[1].addresses.push_back({"IPAddress", "203.0.113.15"});
+  const Plan p = run(o);
+  EXPECT_EQ(p.ipam.services.at(kInfra + "/lb").assignment.ips[0].str(), "203.0.113.15");
+  for (const char* name : {"same-namespace", "all-namespaces"}) {
+    const auto& g = gw_status(p, name);
+    EXPECT_EQ(sr(g.conditions, "Programmed"), "False/AddressNotUsable") << name;
+    EXPECT_TRUE(g.addresses.empty()) << name;
+  }
+}
+
+TEST(GatewayAddresses, KeptAcrossReloads) {
+  auto o = base();
+  o.gateways.resize(1);
+  const Plan first = run(o);
+  ASSERT_EQ(gw_status(first, "same-namespace").addresses.at(0).value, "203.0.113.10");
+  // A new Service sorting before the Gateway's key appears: the Gateway keeps its address.
+  auto svc = service("aaa");
+  svc.type = "LoadBalancer";
+  o.services.push_back(svc);
+  const Plan second = make_plan(o, nullptr, ipam::assignments_of(first.ipam));
+  EXPECT_EQ(gw_status(second, "same-namespace").addresses.at(0).value, "203.0.113.10");
+  EXPECT_EQ(second.ipam.services.at(kInfra + "/aaa").assignment.ips.at(0).str(), "203.0.113.11");
+}
+
 TEST(GatewayAddresses, DualStackPoolGivesOneAddressPerFamily) {
   auto o = base();
   o.pools[0].addresses.push_back({"2001:db8::10/126", range("2001:db8::10", "2001:db8::13")});

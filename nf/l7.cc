@@ -61,6 +61,36 @@ void Tables::finalize(unsigned workers) {
     a.edits.matched_prefix = s.matched_prefix;
     a.total_weight = 0;
     for (const PoolSpec& p : s.pools) a.total_weight += p.weight;
+    // A backendRef's own RequestHeaderModifier applies after the rule's: its lists follow.
+    a.pool_edits.clear();
+    a.pool_lists.clear();
+    bool any = false;
+    for (const PoolSpec& p : s.pools) {
+      any = any || !p.set_headers.empty() || !p.add_headers.empty() || !p.remove_headers.empty();
+    }
+    if (any) {
+      a.pool_lists.resize(s.pools.size());
+      for (size_t i = 0; i < s.pools.size(); ++i) {
+        Action::Lists& l = a.pool_lists[i];
+        l.set = a.set;
+        l.add = a.add;
+        l.remove = a.remove;
+        for (const HeaderPair& h : s.pools[i].set_headers) l.set.push_back({h.name, h.value});
+        for (const HeaderPair& h : s.pools[i].add_headers) l.add.push_back({h.name, h.value});
+        for (const std::string& n : s.pools[i].remove_headers) l.remove.emplace_back(n);
+      }
+      for (size_t i = 0; i < s.pools.size(); ++i) {
+        http::HeadEdits e = a.edits;
+        const Action::Lists& l = a.pool_lists[i];
+        e.set = l.set.data();
+        e.n_set = static_cast<uint32_t>(l.set.size());
+        e.add = l.add.data();
+        e.n_add = static_cast<uint32_t>(l.add.size());
+        e.remove = l.remove.data();
+        e.n_remove = static_cast<uint32_t>(l.remove.size());
+        a.pool_edits.push_back(e);
+      }
+    }
   }
   scratch_.clear();
   if (classifier_ != nullptr) {
@@ -397,10 +427,15 @@ size_t make_response(const Slot& s, Buffer* b, const l7::Tables* tables, uint16_
     if (a != nullptr &&
         http::parse_request_head(b->data, b->len, l7::kHeadLimit, &head) ==
             http::ParseStatus::kComplete) {
-      loc_len = http::build_redirect_location(
-          head, a->spec.redirect_scheme, a->spec.redirect_host, a->spec.redirect_port,
-          a->spec.path_mode, a->spec.path_value, a->spec.matched_prefix, a->spec.listener_port,
-          location, sizeof location);
+      http::Redirect r;
+      r.scheme = a->spec.redirect_scheme;
+      r.hostname = a->spec.redirect_host;
+      r.port = a->spec.redirect_port;
+      r.path_mode = a->spec.path_mode;
+      r.path_value = a->spec.path_value;
+      r.matched_prefix = a->spec.matched_prefix;
+      loc_len = http::build_redirect_location(head, r, "http", a->spec.listener_port, location,
+                                              sizeof location);
     }
   }
   return http::build_response(status, std::string_view(location, loc_len), out, cap);
@@ -452,7 +487,7 @@ size_t build_backend_syn(const Slot& s, const Ends& e, uint8_t* buf, size_t cap)
 
 // Chooses the backend by the action's weights and Maglev; opens the backend tuple. Returns the
 // status to answer instead (500, 503), or 0 with the record set up.
-uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash) {
+uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash, uint32_t* chosen) {
   const l7::Tables::Action* a = l4.l7_tables->action(s.action);
   if (a == nullptr || a->total_weight == 0) return 500;
   uint64_t r = l4.l7->next_random() % a->total_weight;
@@ -464,6 +499,7 @@ uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash) {
     }
     r -= ps.weight;
   }
+  if (pool != nullptr) *chosen = static_cast<uint32_t>(pool - a->spec.pools.data());
   if (pool == nullptr || !pool->resolved) return 500;
   const auto& services = l4.tables->services();
   if (pool->service >= services.size()) return 500;
@@ -478,8 +514,12 @@ Outcome on_head(const TcpPacket& p, Slot& s, Conn* c, Buffer* b, L4Context& l4, 
   l7::WorkerState& w = *l4.l7;
   http::RequestHead head;
   const http::ParseStatus st = http::parse_request_head(b->data, b->len, l7::kHeadLimit, &head);
-  if (st == http::ParseStatus::kBadRequest) return respond(&p, s, c, l4, 400);
-  if (st == http::ParseStatus::kTooLarge) return respond(&p, s, c, l4, 431);
+  if (st == http::ParseStatus::kBadRequest || st == http::ParseStatus::kTooLarge) {
+    // 400, 431, 501 (a transfer coding other than chunked) or 505 (not HTTP/1.x).
+    return respond(&p, s, c, l4,
+                   head.reject_status != 0 ? head.reject_status
+                                           : (st == http::ParseStatus::kTooLarge ? 431 : 400));
+  }
   ++w.counters.heads;
   const l7::Tables* t = l4.l7_tables;
   route::Classifier::Scratch* scratch = t != nullptr ? t->scratch(l4.worker) : nullptr;
@@ -499,19 +539,22 @@ Outcome on_head(const TcpPacket& p, Slot& s, Conn* c, Buffer* b, L4Context& l4, 
   if (a == nullptr) return respond(&p, s, c, l4, 500);
   if (a->spec.kind != l7::ActionKind::kForward) return respond(&p, s, c, l4, a->spec.status);
 
+  uint32_t pool = 0;
+  if (const uint16_t status = choose_backend(s, c, l4, hash, &pool); status != 0) {
+    return respond(&p, s, c, l4, status);
+  }
   // The head as the backend gets it, then any body bytes that came with it.
-  http::HeadEdits edits = a->edits;
+  http::HeadEdits edits = a->pool_edits.empty() ? a->edits : a->pool_edits[pool];
   edits.force_close = !a->spec.keepalive_ok && head.keep_alive;
   const size_t hb = http::rewrite_head(head, b->data, edits, b->replay, l7::kReplayRoom);
   const uint32_t body = b->len - head.head_len;
-  if (hb == 0 || hb + body > l7::kReplayRoom) return respond(&p, s, c, l4, 500);
+  if (hb == 0 || hb + body > l7::kReplayRoom) {
+    // The reply tuple stays indexed until the record ages out: nothing is sent on it.
+    return respond(&p, s, c, l4, 500);
+  }
   std::memcpy(b->replay + hb, b->data + head.head_len, body);
   b->head_len = head.head_len;
   b->replay_len = static_cast<uint32_t>(hb + body);
-
-  if (const uint16_t status = choose_backend(s, c, l4, hash); status != 0) {
-    return respond(&p, s, c, l4, status);
-  }
   // Acknowledge the head to the client (it stops retransmitting) and open the backend.
   s.phase = Phase::kConnecting;
   s.retries = 0;

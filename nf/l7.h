@@ -54,6 +54,11 @@ inline constexpr uint32_t kHeadLimit = http::kDefaultHeadLimit;  // then 431
 inline constexpr uint32_t kReplayRoom = kHeadLimit + 4096;       // a rewritten head may grow
 
 // What a rule does with a request (built by the control thread from HTTPRoute rules).
+struct HeaderPair {
+  std::string name;
+  std::string value;
+};
+
 enum class ActionKind : uint8_t {
   kForward,   // to one of `pools`, by weight; a pool that did not resolve answers 500
   kRespond,   // Portico answers `status` itself (500: no valid backend; 404 is not an action)
@@ -64,11 +69,9 @@ struct PoolSpec {
   uint32_t service = 0;   // lb::Tables service index of the backend Service port (kForward)
   uint32_t weight = 1;    // Gateway API backendRef weight
   bool resolved = true;   // false: the backendRef is invalid (its share of requests gets 500)
-};
-
-struct HeaderPair {
-  std::string name;
-  std::string value;
+  // The backendRef's own RequestHeaderModifier (Extended), applied after the rule's.
+  std::vector<HeaderPair> set_headers, add_headers;
+  std::vector<std::string> remove_headers;
 };
 
 struct ActionSpec {
@@ -115,6 +118,13 @@ class Tables {
     std::vector<http::HeaderEdit> set, add;
     std::vector<std::string_view> remove;
     uint64_t total_weight = 0;
+    // Per pool, when any backendRef has its own header filter: the rule's lists and the pool's.
+    struct Lists {
+      std::vector<http::HeaderEdit> set, add;
+      std::vector<std::string_view> remove;
+    };
+    std::vector<Lists> pool_lists;
+    std::vector<http::HeadEdits> pool_edits;
   };
   const Action* action(uint32_t i) const { return i < actions_.size() ? &actions_[i] : nullptr; }
   route::Classifier::Scratch* scratch(unsigned worker) const {

@@ -243,7 +243,8 @@ struct Work {
   Claim claim;
   std::vector<IpAddress> held;  // what the Service held before this pass
   ServiceResult* result = nullptr;
-  bool kept = false;  // its holding survived the pass
+  bool kept = false;   // its holding survived the pass
+  bool extra = false;  // an ExtraClaim (a Gateway), not a Service
 };
 
 bool is_served(const config::Service& s, const Options& options) {
@@ -322,36 +323,39 @@ void allocate_afresh(Allocator& alloc, Work& w) {
 }  // namespace
 
 Result allocate(const config::ObjectSet& objects, const std::map<ServiceKey, Assignment>& previous,
-                const Options& options) {
+                const Options& options, const std::vector<ExtraClaim>& extra) {
   Result result;
   Allocator alloc(objects);
-  std::map<ServiceKey, Work> work;  // served Services with a usable claim, in key order
+  std::map<ServiceKey, Work> work;  // served claimants with a usable claim, in key order
 
-  for (const auto& s : objects.services) {
-    const ServiceKey key = service_key(s);
+  auto add = [&](const config::Service& s, const ServiceKey& key, bool is_extra) {
     auto [it, inserted] = result.services.try_emplace(key);
-    if (!inserted) continue;  // duplicate name (the loader rejects it): the first one counts
+    if (!inserted) return;  // duplicate name (the loader rejects it): the first one counts
     ServiceResult& r = it->second;
     r.key = key;
-    if (!is_served(s, options)) continue;
+    if (!is_served(s, options)) return;
     r.state = ServiceState::kPending;
     std::vector<IpAddress> held = held_addresses(s, key, previous);
-    ClaimResult claim = make_claim(s);
+    ClaimResult claim = make_claim(s, key);
     if (!claim.claim) {
       r.events.push_back(claim.error);
       warn_deprecated_annotations(s, held, r);
-      continue;
+      return;
     }
-    work.emplace(key, Work{std::move(*claim.claim), std::move(held), &r});
-  }
+    work.emplace(key, Work{std::move(*claim.claim), std::move(held), &r, false, is_extra});
+  };
+  for (const auto& s : objects.services) add(s, service_key(s), false);
+  for (const auto& e : extra) add(e.service, e.key, true);
 
   keep_valid_holdings(alloc, work);
   add_missing_families(alloc, work);
   for (auto& [key, w] : work) {  // former holders first: they lost their address to config
     if (!w.kept && !w.held.empty()) allocate_afresh(alloc, w);
   }
-  for (auto& [key, w] : work) {
-    if (w.held.empty()) allocate_afresh(alloc, w);
+  for (bool extras : {false, true}) {
+    for (auto& [key, w] : work) {
+      if (w.held.empty() && w.extra == extras) allocate_afresh(alloc, w);
+    }
   }
   for (auto& [key, w] : work) warn_deprecated_annotations(*w.claim.service, w.held, *w.result);
 

@@ -72,9 +72,19 @@ struct Options {
   std::string load_balancer_class = kPorticoLoadBalancerClass;
 };
 
+// Something other than a Service that takes addresses from the pools (a Gateway: see
+// control/gateway.h gateway_claims), presented as the LoadBalancer Service it stands for. Its
+// key must differ from every Service key; its result lands in Result::services under that key.
+struct ExtraClaim {
+  ServiceKey key;
+  config::Service service;
+};
+
 // previous: what each Service held after the last successful run (empty at start-up).
+// extra: further claimants, served after the Services holding nothing (so a reload never takes
+// an address from a Service to give it to a Gateway), with the same rules otherwise.
 Result allocate(const config::ObjectSet& objects, const std::map<ServiceKey, Assignment>& previous,
-                const Options& options = {});
+                const Options& options = {}, const std::vector<ExtraClaim>& extra = {});
 
 // The assignments of a result, to feed back as `previous` on the next run.
 std::map<ServiceKey, Assignment> assignments_of(const Result& r);

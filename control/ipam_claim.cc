@@ -146,10 +146,12 @@ std::vector<IpAddress> in_family_order(std::vector<IpAddress> ips,
   return ips;
 }
 
-ClaimResult make_claim(const config::Service& s) {
+ClaimResult make_claim(const config::Service& s) { return make_claim(s, service_key(s)); }
+
+ClaimResult make_claim(const config::Service& s, const ServiceKey& key) {
   ClaimResult r;
   Claim c;
-  c.key = service_key(s);
+  c.key = key;
   c.service = &s;
   c.policy = policy_of(s);
   if (!s.cluster_ips.empty()) {

@@ -54,6 +54,8 @@ struct ClaimResult {
 };
 
 ClaimResult make_claim(const config::Service& s);
+// The same with the key given (claims that are not Services, see ExtraClaim).
+ClaimResult make_claim(const config::Service& s, const ServiceKey& key);
 
 // Value of annotation `name` ("address-pool"...) under metallb.io/, else under the deprecated
 // metallb.universe.tf/ prefix; nullptr if neither is present. *used gets the full key found.

@@ -102,6 +102,16 @@ void log_plan(const config::ObjectSet& objects, const Plan& plan) {
       spdlog::log(level, "event=service_{} service={} message=\"{}\"", e.reason, key, e.message);
     }
   }
+  for (const auto& gw : objects.gateways) {
+    const auto key = gateway::gateway_key(gw);
+    auto it = plan.ipam.services.find(key);
+    if (it == plan.ipam.services.end()) continue;
+    for (const auto& e : it->second.events) {
+      const auto level = e.type == "Warning" ? spdlog::level::warn : spdlog::level::info;
+      spdlog::log(level, "event=gateway_{} gateway={}/{} message=\"{}\"", e.reason,
+                  gw.meta.namespace_, gw.meta.name, e.message);
+    }
+  }
   for (const auto& [key, events] : plan.l2_events) {
     for (const auto& e : events)
       spdlog::warn("event=l2_{} service={} message=\"{}\"", e.reason, key, e.message);

@@ -5,8 +5,13 @@
 // "warnings" (same shape as errors) and, per object, "events" (what the controller would
 // record as Kubernetes events: IPAllocated, AllocationFailed, nodeAssigned, and the L4 events of
 // control/services.h such as NoEndpoints).
+// Gateway API objects (GatewayClass, Gateway, HTTPRoute) get their status exactly in the
+// Kubernetes shape (conditions with type, status, reason, message, observedGeneration,
+// lastTransitionTime); one timestamp stands for the whole run as lastTransitionTime.
 #include "control/status.h"
 
+#include <chrono>
+#include <ctime>
 #include <ostream>
 
 #include <nlohmann/json.hpp>
@@ -105,6 +110,150 @@ ordered_json pool_json(const config::IPAddressPool& pool, const Plan& plan) {
   return obj;
 }
 
+// ---- Gateway API ----
+
+ordered_json conditions_json(const std::vector<gateway::Condition>& cs, const std::string& now) {
+  ordered_json out = ordered_json::array();
+  for (const auto& c : cs) {
+    out.push_back({{"type", c.type},
+                   {"status", c.status ? "True" : "False"},
+                   {"reason", c.reason},
+                   {"message", c.message},
+                   {"observedGeneration", c.observed_generation},
+                   {"lastTransitionTime", now}});
+  }
+  return out;
+}
+
+ordered_json gateway_class_json(const gateway::GatewayClassStatus& s, const std::string& now) {
+  ordered_json obj;
+  obj["apiVersion"] = "gateway.networking.k8s.io/v1";
+  obj["kind"] = "GatewayClass";
+  obj["metadata"] = {{"namespace", ""}, {"name", s.name}};
+  obj["status"] = {{"conditions", conditions_json(s.conditions, now)}};
+  return obj;
+}
+
+// IPAM and L2 events of a Gateway (IPAllocated, AllocationFailed, notAnnounced...).
+std::vector<ipam::Event> gateway_events(const Plan& plan, const gateway::GatewayStatus& s) {
+  const std::string key = "Gateway/" + s.namespace_ + "/" + s.name;
+  std::vector<ipam::Event> events;
+  if (auto it = plan.ipam.services.find(key); it != plan.ipam.services.end()) {
+    events = it->second.events;
+  }
+  if (auto l2 = plan.l2_events.find(key); l2 != plan.l2_events.end()) {
+    events.insert(events.end(), l2->second.begin(), l2->second.end());
+  }
+  return events;
+}
+
+ordered_json gateway_json(const gateway::GatewayStatus& s, const Plan& plan,
+                          const std::string& now) {
+  ordered_json obj;
+  obj["apiVersion"] = "gateway.networking.k8s.io/v1";
+  obj["kind"] = "Gateway";
+  obj["metadata"] = {{"namespace", s.namespace_}, {"name", s.name}};
+  ordered_json addresses = ordered_json::array();
+  for (const auto& a : s.addresses) addresses.push_back({{"type", a.type}, {"value", a.value}});
+  ordered_json listeners = ordered_json::array();
+  for (const auto& l : s.listeners) {
+    ordered_json kinds = ordered_json::array();
+    for (const auto& k : l.supported_kinds) kinds.push_back({{"group", k.group}, {"kind", k.kind}});
+    listeners.push_back({{"name", l.name},
+                         {"supportedKinds", kinds},
+                         {"attachedRoutes", l.attached_routes},
+                         {"conditions", conditions_json(l.conditions, now)}});
+  }
+  obj["status"] = {{"addresses", addresses},
+                   {"conditions", conditions_json(s.conditions, now)},
+                   {"listeners", listeners}};
+  obj["events"] = events_json(gateway_events(plan, s));
+  return obj;
+}
+
+ordered_json parent_ref_json(const config::ParentReference& r) {
+  ordered_json out = {{"group", r.group}, {"kind", r.kind}};
+  if (!r.namespace_.empty()) out["namespace"] = r.namespace_;
+  out["name"] = r.name;
+  if (!r.section_name.empty()) out["sectionName"] = r.section_name;
+  if (r.port != 0) out["port"] = r.port;
+  return out;
+}
+
+ordered_json http_route_json(const gateway::HttpRouteStatus& s, const std::string& now) {
+  ordered_json obj;
+  obj["apiVersion"] = "gateway.networking.k8s.io/v1";
+  obj["kind"] = "HTTPRoute";
+  obj["metadata"] = {{"namespace", s.namespace_}, {"name", s.name}};
+  ordered_json parents = ordered_json::array();
+  for (const auto& p : s.parents) {
+    parents.push_back({{"parentRef", parent_ref_json(p.parent_ref)},
+                       {"controllerName", p.controller_name},
+                       {"conditions", conditions_json(p.conditions, now)}});
+  }
+  obj["status"] = {{"parents", parents}};
+  return obj;
+}
+
+// "Accepted=True (Accepted), Programmed=False (AddressNotAssigned: no available IPs)"
+std::string conditions_text(const std::vector<gateway::Condition>& cs) {
+  std::string out;
+  for (const auto& c : cs) {
+    if (!out.empty()) out += ", ";
+    out += c.type + "=" + (c.status ? "True" : "False") + " (" + c.reason;
+    // Messages of the expected outcome say little; the others say what is wrong.
+    const bool expected = c.type == "Conflicted" ? !c.status : c.status;
+    if (!expected || c.type == "PartiallyInvalid") out += ": " + c.message;
+    out += ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+void print_gateway_text(const Plan& plan, std::ostream& out) {
+  const gateway::Result& g = plan.gateway;
+  for (const auto& c : g.gateway_classes) {
+    out << "GatewayClass/" << c.name << ": " << conditions_text(c.conditions) << "\n";
+  }
+  for (const auto& gw : g.gateways) {
+    out << "Gateway/" << gw.namespace_ << "/" << gw.name << ": ";
+    std::string addresses;
+    for (const auto& a : gw.addresses) addresses += (addresses.empty() ? "" : ", ") + a.value;
+    out << (addresses.empty() ? "no address" : addresses) << "; " << conditions_text(gw.conditions)
+        << "\n";
+    for (const auto& e : gateway_events(plan, gw)) {
+      out << "  " << e.type << " " << e.reason << ": " << e.message << "\n";
+    }
+    for (const auto& l : gw.listeners) {
+      out << "  listener " << l.name << ": " << l.attached_routes << " route(s); "
+          << conditions_text(l.conditions) << "\n";
+    }
+  }
+  for (const auto& r : g.http_routes) {
+    out << "HTTPRoute/" << r.namespace_ << "/" << r.name << ":\n";
+    for (const auto& p : r.parents) {
+      out << "  parent Gateway/"
+          << (p.parent_ref.namespace_.empty() ? r.namespace_ : p.parent_ref.namespace_) << "/"
+          << p.parent_ref.name;
+      if (!p.parent_ref.section_name.empty()) out << " sectionName " << p.parent_ref.section_name;
+      if (p.parent_ref.port != 0) out << " port " << p.parent_ref.port;
+      out << ": " << conditions_text(p.conditions) << "\n";
+    }
+  }
+}
+
+std::string gateway_objects_json(const Plan& plan, const std::string& now) {
+  const gateway::Result& g = plan.gateway;
+  ordered_json objects = ordered_json::array();
+  for (const auto& c : g.gateway_classes) objects.push_back(gateway_class_json(c, now));
+  for (const auto& gw : g.gateways) objects.push_back(gateway_json(gw, plan, now));
+  for (const auto& r : g.http_routes) objects.push_back(http_route_json(r, now));
+  return objects.dump(2);
+}
+
+namespace {
+
 void print_text(const config::ObjectSet& objects, const Plan& plan, const ServicesResult& l4,
                 const config::NodeConfig* node, std::ostream& out) {
   if (node != nullptr) {
@@ -143,12 +292,27 @@ void print_text(const config::ObjectSet& objects, const Plan& plan, const Servic
           << e["message"].get<std::string>() << "\n";
     }
   }
+  print_gateway_text(plan, out);
 }
 
 }  // namespace
 
+std::string rfc3339_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
           std::ostream& err) {
+  return check(paths, format, out, err, rfc3339_now());
+}
+
+int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
+          std::ostream& err, const std::string& now) {
   config::LoadResult loaded = config::load(paths);
   if (loaded.objects.node_configs.size() > 1) {
     const auto& second = loaded.objects.node_configs[1];
@@ -170,6 +334,9 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
       for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
       for (const auto& svc : loaded.objects.services)
         objects.push_back(service_json(svc, plan, l4, node));
+      for (auto& o : ordered_json::parse(gateway_objects_json(plan, now))) {
+        objects.push_back(std::move(o));
+      }
     }
     doc["objects"] = objects;
     out << doc.dump(2) << "\n";

@@ -24,8 +24,8 @@
 # and, for context, all of CPU 1's non-idle time per request (/proc/stat): for a busy-polling
 # Portico that is the whole run, and on a shared machine it includes anybody else's work there.
 #
-#   sudo perf/l7_compare.sh [--duration S] [--connections N] [--with-portico | --no-portico]
-#                           [--ka-host HOST] [--out DIR]
+#   sudo perf/l7_compare.sh [--duration S] [--connections N] [--rounds R] [--nice N]
+#                           [--with-portico | --no-portico] [--ka-host HOST] [--out DIR]
 #
 # The testbed is its own (prefix "pf": namespaces pf-client, pf-be1..3, pf-router, pf-portico,
 # pf-lan) plus pf-nginx, a namespace this script adds to the segment for the nginx proxy at
@@ -54,6 +54,8 @@ LOAD_CPU=0 # wrk's and the backends' core
 
 duration=10
 connections=50
+rounds=1
+nice_level=-15
 portico_mode=auto # auto: when the binary exists and answers; on: --with-portico; off
 ka_host=single.example
 nc_host=bench.example
@@ -65,6 +67,10 @@ usage() {
 usage: ${0##*/} [options]   (as root)
   --duration S        seconds per wrk run (default $duration)
   --connections N     concurrent wrk connections (default $connections)
+  --rounds R          repeat the whole sequence R times (default $rounds); the table shows
+                      medians, OUT/rounds.md every run (a shared machine is noisy)
+  --nice N            niceness of wrk, the backends and the load balancers (default $nice_level:
+                      ahead of other work on a shared machine; 0 = as the shell's)
   --with-portico      measure Portico even if $PORTICO is not where it is looked for
                       (set PORTICO=path); still skipped if it does not answer through the VIP
   --no-portico        direct and nginx only
@@ -82,6 +88,8 @@ while (($#)); do
   case $1 in
     --duration) (($# >= 2)) || die "--duration needs a value"; duration=$2; shift 2 ;;
     --connections) (($# >= 2)) || die "--connections needs a value"; connections=$2; shift 2 ;;
+    --rounds) (($# >= 2)) || die "--rounds needs a value"; rounds=$2; shift 2 ;;
+    --nice) (($# >= 2)) || die "--nice needs a value"; nice_level=$2; shift 2 ;;
     --with-portico) portico_mode=on; shift ;;
     --no-portico) portico_mode=off; shift ;;
     --ka-host) (($# >= 2)) || die "--ka-host needs a value"; ka_host=$2; shift 2 ;;
@@ -92,6 +100,12 @@ while (($#)); do
 done
 if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 1 || duration > 600)); then
   die "--duration: 1..600 seconds"
+fi
+if ! [[ $rounds =~ ^[0-9]+$ ]] || ((rounds < 1 || rounds > 20)); then
+  die "--rounds: 1..20"
+fi
+if ! [[ $nice_level =~ ^-?[0-9]+$ ]] || ((nice_level < -20 || nice_level > 19)); then
+  die "--nice: -20..19"
 fi
 if ! [[ $connections =~ ^[0-9]+$ ]] || ((connections < 1 || connections > 10000)); then
   die "--connections: 1..10000"
@@ -226,7 +240,8 @@ start_nginx() {
   local ns=$1 cpu=$2 conf=$3 name=$4
   nx "$ns" nginx -t -q -p "$out" -e "$out/$name.early.log" -c "$conf" >"$out/$name.t.out" 2>&1 ||
     { cat "$out/$name.t.out" >&2; die "nginx -t failed for $conf"; }
-  taskset -c "$cpu" ip netns exec "$ns" nginx -p "$out" -e "$out/$name.early.log" -c "$conf" \
+  taskset -c "$cpu" nice -n "$nice_level" ip netns exec "$ns" \
+    nginx -p "$out" -e "$out/$name.early.log" -c "$conf" \
     </dev/null >"$out/$name.stdout" 2>&1 &
   NGINX_PID=$!
   BG_PIDS+=("$NGINX_PID")
@@ -334,7 +349,8 @@ run_wrk() {
     >"$out/$tag.wrk"
   printf '# wrk -t1 -c%s -d%ss --latency --timeout 2s -H "Host: %s" %s %s\n' "$connections" \
     "$duration" "$host" "${hdr[*]}" "$url" >>"$out/$tag.wrk"
-  taskset -c "$LOAD_CPU" timeout $((duration + 30)) ip netns exec "$P-client" \
+  taskset -c "$LOAD_CPU" nice -n "$nice_level" timeout $((duration + 30)) \
+    ip netns exec "$P-client" \
     wrk -t1 -c"$connections" -d"${duration}s" --latency --timeout 2s -H "Host: $host" \
     "${hdr[@]}" "$url" >>"$out/$tag.wrk" 2>&1 || log "warning: wrk exited with $? ($tag)"
 }
@@ -361,14 +377,43 @@ us_per() {
     'BEGIN { if (n > 0 && hz > 0) printf "%.2f", u / hz * 1e6 / n; else print "-" }'
 }
 
-ROWS=()
+# Results: one line per run in ROUND_ROWS; per row key ("nginx-ka") and column the values of
+# every round in VALS["key col"], space-separated, for the medians of the final table.
+ROUND_ROWS=()
+KEYS=()
+NOTES=()
+declare -A VALS=()
+ROUND=1
+
 # row TARGET MODE TAG LB_US CPU1_US
 row() {
-  local f="$out/$3.wrk" mode=keep-alive
-  [[ $2 == nc ]] && mode=new-connection
-  ROWS+=("| $1 | $mode | $(wrk_rps "$f") | $(wrk_p99_ms "$f") | $4 | $5 | $(wrk_requests "$f") |\
- $(wrk_errors "$f") |")
+  local f="$out/$3.wrk" key="$1-$2" v col
+  local -a vals=("$(wrk_rps "$f")" "$(wrk_p99_ms "$f")" "$4" "$5" "$(wrk_requests "$f")"
+    "$(wrk_errors "$f")")
+  local IFS='|'
+  ROUND_ROWS+=("| $ROUND | $1 | $(mode_name "$2") |${vals[*]}|")
+  unset IFS
+  [[ " ${KEYS[*]} " == *" $key "* ]] || KEYS+=("$key")
+  for col in 0 1 2 3 4 5; do
+    v=${vals[$col]}
+    [[ $v =~ ^[0-9.]+$ ]] || v=-
+    VALS["$key $col"]+="$v "
+  done
 }
+
+mode_name() { if [[ $1 == nc ]]; then echo new-connection; else echo keep-alive; fi; }
+
+# median VALUES...: the median of the numbers among VALUES ("-" when there are none); errors
+# and requests are summed by the caller instead.
+median() {
+  printf '%s\n' "$@" | awk '/^[0-9.]+$/ {print}' | sort -g | awk '
+    {v[NR] = $1} END {
+      if (NR == 0) { print "-"; exit }
+      if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+      if (m == int(m)) printf "%d\n", m; else printf "%.2f\n", m
+    }'
+}
+sum() { printf '%s\n' "$@" | awk '/^[0-9]+$/ {n += $1} END {print n + 0}'; }
 
 hz=$(getconf CLK_TCK)
 
@@ -380,10 +425,10 @@ measure_direct() {
     log "direct $mode"
     local c0 c1
     c0=$(cpu_busy "$LB_CPU")
-    run_wrk "direct-$mode" "http://${TB_ADDR4[be1]}:8080$path" "$host" "$mode"
+    run_wrk "direct-$mode-r$ROUND" "http://${TB_ADDR4[be1]}:8080$path" "$host" "$mode"
     c1=$(cpu_busy "$LB_CPU")
-    row direct "$mode" "direct-$mode" - \
-      "$(us_per $((c1 - c0)) "$hz" "$(wrk_requests "$out/direct-$mode.wrk")")"
+    row direct "$mode" "direct-$mode-r$ROUND" - \
+      "$(us_per $((c1 - c0)) "$hz" "$(wrk_requests "$out/direct-$mode-r$ROUND.wrk")")"
   done
 }
 
@@ -408,13 +453,13 @@ measure_nginx() {
     log "nginx $mode (worker $worker on CPU $(taskset -pc "$worker" | awk '{print $NF}'))"
     t0=$(ticks "$worker")
     c0=$(cpu_busy "$LB_CPU")
-    run_wrk "nginx-$mode" "http://$NGINX_ADDR$path" "$host" "$mode"
+    run_wrk "nginx-$mode-r$ROUND" "http://$NGINX_ADDR$path" "$host" "$mode"
     t1=$(ticks "$worker")
     c1=$(cpu_busy "$LB_CPU")
-    n=$(wrk_requests "$out/nginx-$mode.wrk")
+    n=$(wrk_requests "$out/nginx-$mode-r$ROUND.wrk")
     printf 'worker %s ticks %s -> %s (CLK_TCK %s); cpu%s busy %s -> %s\n' "$worker" "$t0" "$t1" \
-      "$hz" "$LB_CPU" "$c0" "$c1" >"$out/nginx-$mode.cpu"
-    row nginx "$mode" "nginx-$mode" "$(us_per $((t1 - t0)) "$hz" "$n")" \
+      "$hz" "$LB_CPU" "$c0" "$c1" >"$out/nginx-$mode-r$ROUND.cpu"
+    row nginx "$mode" "nginx-$mode-r$ROUND" "$(us_per $((t1 - t0)) "$hz" "$n")" \
       "$(us_per $((c1 - c0)) "$hz" "$n")"
     stop_pid "$master" 5
   done
@@ -422,7 +467,7 @@ measure_nginx() {
 
 # --- Portico -----------------------------------------------------------------------------------
 
-PORTICO_LOG=$out/portico.log
+PORTICO_LOG=$out/portico.log # one per round: portico_up sets it
 PORTICO_NOTE=""
 
 # portico_stats_line: SIGUSR1, then the new event=stats line (5 s at most).
@@ -442,8 +487,10 @@ stat_value() { grep -oE "(^|[[:space:]])${2//./\\.}=[0-9]+" <<<"$1" | head -n 1 
 
 portico_up() {
   [[ -x $PORTICO ]] || { PORTICO_NOTE="no binary at $PORTICO"; return 1; }
+  PORTICO_LOG=$out/portico-r$ROUND.log
   : >"$PORTICO_LOG"
-  ip netns exec "$P-portico" "$PORTICO" run --config "$CONF_DIR/gateway.yaml" </dev/null \
+  nice -n "$nice_level" ip netns exec "$P-portico" \
+    "$PORTICO" run --config "$CONF_DIR/gateway.yaml" </dev/null \
     >>"$PORTICO_LOG" 2>&1 &
   PORTICO_PID=$!
   local i
@@ -462,11 +509,14 @@ portico_up() {
 measure_portico() {
   if ! portico_up; then
     printf 'portico: skipped (%s)\n' "${PORTICO_NOTE:-L7 not answering}"
-    ROWS+=("| portico | keep-alive | skipped: ${PORTICO_NOTE} | | | | | |")
-    ROWS+=("| portico | new-connection | skipped: ${PORTICO_NOTE} | | | | | |")
+    local why=${PORTICO_NOTE:-L7 not answering}
+    NOTES+=("portico: skipped in round $ROUND ($why; log: $PORTICO_LOG)")
+    [[ -n $PORTICO_PID ]] && stop_pid "$PORTICO_PID" 10
+    PORTICO_PID=""
     return 0
   fi
-  routes_ok "http://$VIP" portico || log "warning: Portico does not route as nginx does (see checks)"
+  routes_ok "http://$VIP" portico ||
+    log "warning: Portico does not route as nginx does (see $out/checks.txt)"
   local tsc_hz src mode host s0 s1 b0 b1 c0 c1 n lb
   tsc_hz=$(grep -oE 'tsc_hz=[0-9]+' "$PORTICO_LOG" | head -n 1 | sed 's/.*=//')
   src="Portico's tsc_hz= log field"
@@ -481,11 +531,11 @@ measure_portico() {
     log "portico $mode"
     s0=$(portico_stats_line) || s0=""
     c0=$(cpu_busy "$LB_CPU")
-    run_wrk "portico-$mode" "http://$VIP$path" "$host" "$mode"
+    run_wrk "portico-$mode-r$ROUND" "http://$VIP$path" "$host" "$mode"
     c1=$(cpu_busy "$LB_CPU")
     s1=$(portico_stats_line) || s1=""
-    printf '%s\n%s\n' "$s0" "$s1" >"$out/portico-$mode.stats"
-    n=$(wrk_requests "$out/portico-$mode.wrk")
+    printf '%s\n%s\n' "$s0" "$s1" >"$out/portico-$mode-r$ROUND.stats"
+    n=$(wrk_requests "$out/portico-$mode-r$ROUND.wrk")
     b0=$(stat_value "$s0" cycles.busy)
     b1=$(stat_value "$s1" cycles.busy)
     if [[ -n $b0 && -n $b1 ]]; then
@@ -493,7 +543,7 @@ measure_portico() {
     else
       lb="n/a (no cycles.busy)"
     fi
-    row portico "$mode" "portico-$mode" "$lb" "$(us_per $((c1 - c0)) "$hz" "$n")"
+    row portico "$mode" "portico-$mode-r$ROUND" "$lb" "$(us_per $((c1 - c0)) "$hz" "$n")"
   done
   stop_pid "$PORTICO_PID" 10
   PORTICO_PID=""
@@ -506,24 +556,51 @@ nginx_ns_up
 : >"$out/checks.txt"
 backends_up
 
-measure_direct
-measure_nginx
+for ((ROUND = 1; ROUND <= rounds; ROUND++)); do
+  ((rounds == 1)) || log "round $ROUND of $rounds"
+  measure_direct
+  measure_nginx
+  case $portico_mode in
+    on) measure_portico ;;
+    auto) if [[ -x $PORTICO ]]; then measure_portico; fi ;;
+  esac
+done
 case $portico_mode in
-  off) ROWS+=("| portico | - | not run (--no-portico) | | | | | |") ;;
-  on) measure_portico ;;
+  off) NOTES+=("portico: not run (--no-portico)") ;;
   auto)
-    if [[ -x $PORTICO ]]; then measure_portico; else
-      printf 'portico: skipped (no binary at %s)\n' "$PORTICO"
-      ROWS+=("| portico | - | skipped: no binary at $PORTICO | | | | | |")
-    fi
+    [[ -x $PORTICO ]] ||
+      NOTES+=("portico: skipped (no binary at $PORTICO; build it, or set PORTICO)")
     ;;
 esac
 
 {
-  printf '%s, %s s per run, %s connections, wrk and backends on CPU %s, load balancer on CPU %s\n\n' \
-    "$(date -u +%FT%TZ)" "$duration" "$connections" "$LOAD_CPU" "$LB_CPU"
-  printf '| target | mode | requests/s | p99 ms | LB CPU µs/request | CPU %s µs/request |' "$LB_CPU"
+  printf '%s: %s round(s) of %s s per run, %s connections; wrk and backends on CPU %s, the load' \
+    "$(date -u +%FT%TZ)" "$rounds" "$duration" "$connections" "$LOAD_CPU"
+  printf ' balancer alone on CPU %s; Host %s (keep-alive), %s (new connection), path %s\n\n' \
+    "$LB_CPU" "$ka_host" "$nc_host" "$path"
+  if ((rounds > 1)); then printf 'Medians over the rounds (requests and errors: totals).\n\n'; fi
+  printf '| target | mode | requests/s | p99 ms | LB CPU µs/request | CPU %s µs/request |' \
+    "$LB_CPU"
   printf ' requests | errors |\n'
   printf '|---|---|---|---|---|---|---|---|\n'
-  printf '%s\n' "${ROWS[@]}"
+  for key in "${KEYS[@]}"; do
+    line="| ${key%-*} | $(mode_name "${key##*-}") |"
+    # shellcheck disable=SC2086 # the values are space-separated numbers
+    line+=" $(median ${VALS["$key 0"]} | awk '$1 == "-" {print; next} {printf "%.0f", $1}') |"
+    for col in 1 2 3; do
+      # shellcheck disable=SC2086
+      line+=" $(median ${VALS["$key $col"]}) |"
+    done
+    # shellcheck disable=SC2086
+    line+=" $(sum ${VALS["$key 4"]}) | $(sum ${VALS["$key 5"]}) |"
+    printf '%s\n' "$line"
+  done
+  for note in "${NOTES[@]}"; do printf '\n%s\n' "$note"; done
 } | tee "$out/table.md"
+{
+  printf '| round | target | mode | requests/s | p99 ms | LB CPU µs/request |'
+  printf ' CPU %s µs/request |' \
+    "$LB_CPU"
+  printf ' requests | errors |\n|---|---|---|---|---|---|---|---|---|\n'
+  printf '%s\n' "${ROUND_ROWS[@]}"
+} >"$out/rounds.md"

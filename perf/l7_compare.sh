@@ -25,7 +25,13 @@
 # Portico that is the whole run, and on a shared machine it includes anybody else's work there.
 #
 #   sudo perf/l7_compare.sh [--duration S] [--connections N] [--rounds R] [--nice N]
-#                           [--with-portico | --no-portico] [--ka-host HOST] [--out DIR]
+#                           [--no-rps] [--with-portico | --no-portico] [--ka-host HOST]
+#                           [--out DIR]
+#
+# A veth delivers a frame in the sender's context: left alone, the kernel receive path of
+# everything nginx or Portico receives would run on CPU 0 and be paid by wrk and the backends.
+# Receive packet steering (rps_cpus of nginx's eth0 and of Portico's veth0 = CPU 1) moves it to
+# the load balancer's core, where it belongs; --no-rps turns that off.
 #
 # The testbed is its own (prefix "pf": namespaces pf-client, pf-be1..3, pf-router, pf-portico,
 # pf-lan) plus pf-nginx, a namespace this script adds to the segment for the nginx proxy at
@@ -56,6 +62,7 @@ duration=10
 connections=50
 rounds=1
 nice_level=-15
+rps=1
 portico_mode=auto # auto: when the binary exists and answers; on: --with-portico; off
 ka_host=single.example
 nc_host=bench.example
@@ -71,6 +78,8 @@ usage: ${0##*/} [options]   (as root)
                       medians, OUT/rounds.md every run (a shared machine is noisy)
   --nice N            niceness of wrk, the backends and the load balancers (default $nice_level:
                       ahead of other work on a shared machine; 0 = as the shell's)
+  --no-rps            leave the load balancer's receive processing where veth puts it (on
+                      the sender's CPU, CPU 0) instead of steering it to CPU 1 (see below)
   --with-portico      measure Portico even if $PORTICO is not where it is looked for
                       (set PORTICO=path); still skipped if it does not answer through the VIP
   --no-portico        direct and nginx only
@@ -90,6 +99,7 @@ while (($#)); do
     --connections) (($# >= 2)) || die "--connections needs a value"; connections=$2; shift 2 ;;
     --rounds) (($# >= 2)) || die "--rounds needs a value"; rounds=$2; shift 2 ;;
     --nice) (($# >= 2)) || die "--nice needs a value"; nice_level=$2; shift 2 ;;
+    --no-rps) rps=0; shift ;;
     --with-portico) portico_mode=on; shift ;;
     --no-portico) portico_mode=off; shift ;;
     --ka-host) (($# >= 2)) || die "--ka-host needs a value"; ka_host=$2; shift 2 ;;
@@ -220,6 +230,19 @@ nginx_ns_up() {
   nx "$NGINX_NS" ip link set eth0 up
   nx "$NGINX_NS" sysctl -q -w net.ipv4.ip_local_port_range="1024 65535" >/dev/null
   nx "$NGINX_NS" sysctl -q -w net.ipv4.tcp_tw_reuse=1 >/dev/null
+  steer_rx "$NGINX_NS" eth0
+}
+
+# steer_rx NS DEV: with RPS on, DEV's receive processing runs on the load balancer's CPU.
+# (ip netns exec mounts the namespace's own /sys.)
+steer_rx() {
+  ((rps)) || return 0
+  local mask
+  mask=$(printf '%x' $((1 << LB_CPU)))
+  nx "$1" sh -c "echo $mask > /sys/class/net/$2/queues/rx-0/rps_cpus" ||
+    die "could not set rps_cpus of $2 in $1"
+  [[ $(nx "$1" cat "/sys/class/net/$2/queues/rx-0/rps_cpus") =~ ^0*$mask$ ]] ||
+    die "rps_cpus of $2 in $1 did not take"
 }
 
 # --- nginx processes ---------------------------------------------------------------------------
@@ -552,6 +575,7 @@ measure_portico() {
 # --- main --------------------------------------------------------------------------------------
 
 testbed_up
+steer_rx "$P-portico" "$TB_PORTICO_IF"
 nginx_ns_up
 : >"$out/checks.txt"
 backends_up
@@ -576,8 +600,9 @@ esac
 {
   printf '%s: %s round(s) of %s s per run, %s connections; wrk and backends on CPU %s, the load' \
     "$(date -u +%FT%TZ)" "$rounds" "$duration" "$connections" "$LOAD_CPU"
-  printf ' balancer alone on CPU %s; Host %s (keep-alive), %s (new connection), path %s\n\n' \
-    "$LB_CPU" "$ka_host" "$nc_host" "$path"
+  printf ' balancer alone on CPU %s (its receive path too: %s); Host %s (keep-alive), %s' \
+    "$LB_CPU" "$( ((rps)) && echo "RPS on" || echo "no, --no-rps")" "$ka_host" "$nc_host"
+  printf ' (new connection), path %s; nice %s\n\n' "$path" "$nice_level"
   if ((rounds > 1)); then printf 'Medians over the rounds (requests and errors: totals).\n\n'; fi
   printf '| target | mode | requests/s | p99 ms | LB CPU µs/request | CPU %s µs/request |' \
     "$LB_CPU"

@@ -433,7 +433,7 @@ median() {
     {v[NR] = $1} END {
       if (NR == 0) { print "-"; exit }
       if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-      if (m == int(m)) printf "%d\n", m; else printf "%.2f\n", m
+      printf "%.2f\n", m
     }'
 }
 sum() { printf '%s\n' "$@" | awk '/^[0-9]+$/ {n += $1} END {print n + 0}'; }

@@ -296,12 +296,13 @@ void read_string_map(Document& doc, const Field& f, size_t max,
   }
 }
 
-int port_of(Document& doc, const Field& f, bool required, uint16_t* out) {
+// A PortNumber (1-65535); an absent required one is reported.
+void read_port(Document& doc, const Field& f, bool required, uint16_t* out) {
   if (!f.present()) {
     if (required) doc.required(f);
-    return 0;
+    return;
   }
-  return doc.read_int(f, 1, 65535, out) ? 1 : 0;
+  doc.read_int(f, 1, 65535, out);
 }
 
 // ============================== GatewayClass ==============================
@@ -421,7 +422,7 @@ void read_listener(Document& doc, const Field& item, GatewayListener* out, Liste
   read_checked(doc, m->get("name"), kSectionName, true, &out->name);
   fields->hostname = m->get("hostname");
   read_hostname(doc, fields->hostname, true, &out->hostname);
-  port_of(doc, m->get("port"), true, &out->port);
+  read_port(doc, m->get("port"), true, &out->port);
   read_checked(doc, m->get("protocol"), StringRule{1, 255, is_protocol, kProtocolRegex}, true,
                &out->protocol);
   fields->tls = m->get("tls");
@@ -551,7 +552,7 @@ void read_parent_ref(Document& doc, const Field& item, ParentReference* out, Par
       read_checked(doc, m->get("namespace"), kNamespaceRule, false, &out->namespace_);
   read_checked(doc, m->get("name"), kObjectName, true, &out->name);
   read_checked(doc, m->get("sectionName"), kSectionName, false, &out->section_name);
-  port_of(doc, m->get("port"), false, &out->port);
+  read_port(doc, m->get("port"), false, &out->port);
   m->warn_unknown();
 }
 
@@ -744,7 +745,7 @@ void read_redirect(Document& doc, const Field& f, HttpRequestRedirectFilter* out
   read_enum(doc, m->get("scheme"), {"http", "https"}, false, &out->scheme);
   read_hostname(doc, m->get("hostname"), false, &out->hostname);
   read_path_modifier(doc, m->get("path"), &out->path);
-  port_of(doc, m->get("port"), false, &out->port);
+  read_port(doc, m->get("port"), false, &out->port);
   const Field status = m->get("statusCode");
   int64_t code = 0;
   if (doc.read_int(status, INT32_MIN, INT32_MAX, &code)) {
@@ -773,7 +774,7 @@ void read_backend_object_ref(Document& doc, const Field& f, FieldMap& m, HttpBac
   read_checked(doc, m.get("name"), kObjectName, true, &out->name);
   read_checked(doc, m.get("namespace"), kNamespaceRule, false, &out->namespace_);
   const Field port = m.get("port");
-  port_of(doc, port, false, &out->port);
+  read_port(doc, port, false, &out->port);
   if (out->group.empty() && out->kind == "Service" && !port.present()) {
     rule_error(doc, f, "Must have port for Service reference");
   }

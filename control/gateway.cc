@@ -291,8 +291,15 @@ std::vector<GatewayEval> evaluate_gateways(const config::ObjectSet& objects) {
         ge.static_addresses = true;
       }
     }
-    const auto valid = std::count_if(ge.listeners.begin(), ge.listeners.end(),
-                                     [](const ListenerEval& l) { return l.valid(); });
+    size_t valid = 0;
+    std::string invalid;  // names of the listeners not served, for messages
+    for (const auto& l : ge.listeners) {
+      if (l.valid()) {
+        ++valid;
+      } else {
+        invalid += (invalid.empty() ? "" : ", ") + l.spec->name;
+      }
+    }
     if (!cls->second) {
       ge.accepted_condition = condition(
           "Accepted", false, "Invalid",
@@ -305,7 +312,8 @@ std::vector<GatewayEval> evaluate_gateways(const config::ObjectSet& objects) {
           gen);
     } else if (valid == 0) {
       ge.accepted_condition =
-          condition("Accepted", false, "ListenersNotValid", "no listener is valid", gen);
+          condition("Accepted", false, "ListenersNotValid",
+                    ge.listeners.empty() ? "no listener" : "no listener is valid: " + invalid, gen);
     } else if (static_cast<size_t>(valid) < ge.listeners.size()) {
       ge.accepted = true;
       ge.accepted_condition = condition("Accepted", true, "ListenersNotValid",

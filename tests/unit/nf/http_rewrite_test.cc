@@ -86,6 +86,9 @@ TEST(HttpRewrite, Cases) {
        "GET / HTTP/1.1\r\nHost: h\r\nx-header-set: a\r\nB: b\r\nX-HEADER-SET: c\r\n\r\n",
        set_edits(kSetOne, 1),
        "GET / HTTP/1.1\r\nHost: h\r\nX-Header-Set: set-overwrites-values\r\nB: b\r\n\r\n"});
+  cases.push_back({"set names match in any case",
+                   "GET / HTTP/1.1\r\nX-Header-Set: o\r\nHost: h\r\n\r\n", set_edits(kSetCase, 1),
+                   "GET / HTTP/1.1\r\nx-header-set: header-set\r\nHost: h\r\n\r\n"});
   cases.push_back(
       {"set appends when absent", "GET / HTTP/1.1\r\nHost: h\r\nB: b\r\n\r\n",
        set_edits(kSetOne, 1),
@@ -214,7 +217,9 @@ TEST(HttpRewrite, Cases) {
     EXPECT_EQ(out.query(), in.query());
     EXPECT_EQ(out.content_length, in.content_length);
     EXPECT_EQ(out.chunked, in.chunked);
-    if (c.edits.force_close) EXPECT_FALSE(out.keep_alive);
+    if (c.edits.force_close) {
+      EXPECT_FALSE(out.keep_alive);
+    }
   }
 }
 

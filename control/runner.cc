@@ -139,6 +139,10 @@ void log_l4(const ServicesResult& services, const L4BuildResult& built) {
   for (const auto& w : built.warnings) spdlog::warn("event=l4_warning message=\"{}\"", w);
   spdlog::info("event=l4_compiled service_ports={} backends={} maglev_tables={}",
                built.service_ports, built.backends, built.maglev_tables);
+  if (built.l7_ports != 0) {
+    spdlog::info("event=l7_compiled listener_ports={} actions={} backend_pools={}",
+                 built.l7_ports, built.l7_actions, built.l7_pools);
+  }
 }
 
 // The NodeConfig fields a running process cannot change, named if `fresh` changes them.
@@ -492,8 +496,9 @@ void Runner::publish(const Plan& plan, const config::ObjectSet& objects,
   const ServicesResult services = compile_services(objects, plan);
   L4BuildResult built;
   neighbors_->begin_build();
-  publisher_->publish(
-      build_snapshot(plan, node, generation_ + 1, &services, &l4_ids_, neighbors_.get(), &built));
+  const L7Inputs l7{&objects, static_cast<unsigned>(worker_lcores_.size())};
+  publisher_->publish(build_snapshot(plan, node, generation_ + 1, &services, &l4_ids_,
+                                     neighbors_.get(), &built, &l7));
   ++generation_;
   neighbors_->end_build_published();
   log_l4(services, built);

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "control/gateway.h"
+#include "nf/l7.h"
 #include "nf/maglev.h"
 
 namespace control {
@@ -31,31 +33,32 @@ uint16_t be16(uint16_t v) { return static_cast<uint16_t>((v >> 8) | (v << 8)); }
 
 const char* proto_name(uint8_t p) { return p == 6 ? "TCP" : "UDP"; }
 
-void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
-              const ServicesResult& services, L4Ids& ids, NeighborManager* neighbors,
-              L4BuildResult& out) {
-  const uint32_t m = node.load_balancer.maglev_table_size;
+// What the L4 and L7 parts of one build share: next hops in use, backend ids in use, Maglev
+// tables built.
+struct BuildState {
   std::set<std::string> maglev_keys;
   std::map<std::pair<config::IpAddress, int>, bool> hops_used;
   std::set<std::string> used_ids;
-  for (const L4ServicePort& sp : services.ports) {
-    nf::lb::Service svc;
-    svc.vip = addr_of(sp.vip);
-    svc.v6 = sp.vip.is_v6();
-    svc.port = be16(sp.port);
-    svc.proto = sp.protocol;
-    svc.mode = static_cast<nf::lb::Mode>(sp.mode);
-    const std::string svc_key =
-        sp.vip.str() + "|" + proto_name(sp.protocol) + "|" + std::to_string(sp.port) + "|";
+};
+
+// Adds `svc` with the endpoints as its backends (Maglev over those that take new flows).
+// svc_key prefixes the backends' id keys. Returns the service index.
+uint32_t add_with_endpoints(nf::lb::Tables& tables, const config::NodeConfig& node,
+                            nf::lb::Service svc, const std::string& svc_key,
+                            const std::string& who_for_warnings,
+                            const std::vector<L4Endpoint>& endpoints, L4Ids& ids,
+                            NeighborManager* neighbors, BuildState& st, L4BuildResult& out) {
+  const uint32_t m = node.load_balancer.maglev_table_size;
+  {
     std::vector<nf::lb::Backend> backends;
     std::vector<nf::MaglevBackend> weights;
     std::string maglev_key;
     std::set<config::IpAddress> seen;
-    for (const L4Endpoint& ep : sp.endpoints) {
+    for (const L4Endpoint& ep : endpoints) {
       if (backends.size() >= nf::kMaglevMaxBackends) break;
       const auto hop = route_to(node, ep.address);
       if (!hop) {
-        out.warnings.push_back("service " + sp.service + " endpoint " + ep.address.str() +
+        out.warnings.push_back(who_for_warnings + " endpoint " + ep.address.str() +
                                ": no connected subnet or route reaches it; not used");
         continue;
       }
@@ -67,7 +70,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
                                  ep.address.str() + " not used");
           continue;
         }
-        hops_used[{hop->address, nh}] = true;
+        st.hops_used[{hop->address, nh}] = true;
       }
       nf::lb::Backend b;
       b.addr = addr_of(ep.address);
@@ -80,7 +83,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
       auto [it, inserted] = ids.backend_ids.try_emplace(id_key, ids.next_backend_id);
       if (inserted) ++ids.next_backend_id;
       b.id = it->second;
-      used_ids.insert(id_key);
+      st.used_ids.insert(id_key);
       backends.push_back(b);
       // Keyed by address, so a Service's ports (same endpoints, other target ports) send a
       // client to the same endpoint; the port joins the key only if the address repeats.
@@ -92,15 +95,206 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
     }
     std::vector<uint16_t> table;
     nf::build_maglev(weights, m, table);
-    if (!table.empty()) maglev_keys.insert(maglev_key);
-    tables.add_service(svc, backends, table, maglev_key);
+    if (!table.empty()) st.maglev_keys.insert(maglev_key);
     out.backends += backends.size();
+    return tables.add_service(svc, backends, table, maglev_key);
   }
+}
+
+void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
+              const ServicesResult& services, L4Ids& ids, NeighborManager* neighbors,
+              BuildState& st, L4BuildResult& out) {
+  for (const L4ServicePort& sp : services.ports) {
+    nf::lb::Service svc;
+    svc.vip = addr_of(sp.vip);
+    svc.v6 = sp.vip.is_v6();
+    svc.port = be16(sp.port);
+    svc.proto = sp.protocol;
+    svc.mode = static_cast<nf::lb::Mode>(sp.mode);
+    const std::string svc_key =
+        sp.vip.str() + "|" + proto_name(sp.protocol) + "|" + std::to_string(sp.port) + "|";
+    add_with_endpoints(tables, node, svc, svc_key, "service " + sp.service, sp.endpoints, ids,
+                       neighbors, st, out);
+  }
+  out.service_ports = services.ports.size();
+}
+
+// ---- L7: Gateway listeners, their rules' backend pools and actions ----
+
+bool same_forward(const gateway::Action& a, const gateway::Action& b) {
+  if (a.kind != gateway::ActionKind::kForward || b.kind != gateway::ActionKind::kForward) {
+    return false;
+  }
+  if (a.request_header_modifier || a.url_rewrite || b.request_header_modifier || b.url_rewrite) {
+    return false;
+  }
+  if (a.backends.size() != b.backends.size()) return false;
+  for (size_t i = 0; i < a.backends.size(); ++i) {
+    const gateway::Backend& x = a.backends[i];
+    const gateway::Backend& y = b.backends[i];
+    if (x.namespace_ != y.namespace_ || x.name != y.name || x.port != y.port ||
+        x.weight != y.weight || x.resolved != y.resolved || x.request_header_modifier ||
+        y.request_header_modifier) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether two rules' effective hostnames can both match one Host ("" or no names: any host).
+bool hosts_overlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() || b.empty()) return true;
+  for (const auto& x : a) {
+    for (const auto& y : b) {
+      if (gateway::intersect_hostname(x, y)) return true;
+    }
+  }
+  return false;
+}
+
+// keepalive_ok per action: every rule of the listener that can take a request for a host this
+// rule serves leads to the same backends, with the same weights, and nobody edits requests.
+std::vector<bool> keepalive_ok(const gateway::Result& g) {
+  std::vector<bool> ok(g.actions.size(), true);
+  for (const auto& port : g.model.ports) {
+    for (const auto& l : port.listeners) {
+      for (const auto& r : l.rules) {
+        if (r.action >= g.actions.size()) continue;
+        bool safe = g.actions[r.action].kind == gateway::ActionKind::kForward;
+        for (const auto& o : l.rules) {
+          if (!safe) break;
+          if (o.action >= g.actions.size()) continue;
+          if (!hosts_overlap(r.hostnames, o.hostnames)) continue;
+          safe = same_forward(g.actions[r.action], g.actions[o.action]);
+        }
+        if (!safe) ok[r.action] = false;
+      }
+    }
+  }
+  return ok;
+}
+
+void add_filter_edits(const config::HttpHeaderFilter& f, std::vector<nf::l7::HeaderPair>* set,
+                      std::vector<nf::l7::HeaderPair>* add, std::vector<std::string>* remove) {
+  for (const auto& h : f.set) set->push_back({h.name, h.value});
+  for (const auto& h : f.add) add->push_back({h.name, h.value});
+  for (const auto& n : f.remove) remove->push_back(n);
+}
+
+void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig& node,
+              const config::ObjectSet& objects, unsigned workers, L4Ids& ids,
+              NeighborManager* neighbors, BuildState& st, L4BuildResult& out) {
+  const gateway::Result& g = plan.gateway;
+  if (g.model.ports.empty()) return;
+  nf::lb::Tables& tables = snap.lb;
+  for (size_t i = 0; i < g.model.ports.size(); ++i) {
+    const nf::route::PortSpec& ps = g.model.ports[i];
+    nf::lb::Service svc;
+    std::memcpy(svc.vip.data(), ps.address, ps.v6 ? 16 : 4);
+    svc.v6 = ps.v6;
+    svc.port = be16(ps.port);
+    svc.proto = 6;
+    svc.mode = nf::lb::Mode::kL7;
+    svc.l7_port = static_cast<uint16_t>(i);
+    tables.add_service(svc, {}, {}, "");
+  }
+  // One backend pool per (Service, port, family), shared by every rule that names it.
+  std::map<std::string, uint32_t> pools;
+  auto pool_for = [&](const gateway::Backend& b, config::IpFamily fam) -> uint32_t {
+    const std::string key = b.namespace_ + "/" + b.name + "|" + std::to_string(b.port) + "|" +
+                            config::family_name(fam);
+    if (auto it = pools.find(key); it != pools.end()) return it->second;
+    std::vector<L4Endpoint> eps;
+    for (const auto& s : objects.services) {
+      if (s.meta.namespace_ != b.namespace_ || s.meta.name != b.name) continue;
+      for (const auto& p : s.ports) {
+        if (p.port == b.port && p.protocol == "TCP") eps = service_endpoints(objects, s, p, fam);
+      }
+    }
+    nf::lb::Service pool;  // proto 0: reached through its rules only
+    pool.v6 = fam == config::IpFamily::kIPv6;
+    const uint32_t idx = add_with_endpoints(tables, node, pool, "l7|" + key + "|",
+                                            "Service " + b.namespace_ + "/" + b.name, eps, ids,
+                                            neighbors, st, out);
+    pools.emplace(key, idx);
+    return idx;
+  };
+  const std::vector<bool> ka = keepalive_ok(g);
+  std::vector<nf::l7::ActionSpec> specs;
+  for (size_t j = 0; j < g.actions.size(); ++j) {
+    const gateway::Action& a = g.actions[j];
+    nf::l7::ActionSpec s;
+    s.listener_port = a.listener_port;
+    s.matched_prefix = a.matched_prefix;
+    s.keepalive_ok = ka[j];
+    auto set_path = [&s](const config::HttpPathModifier& m) {
+      s.path_mode = m.type == config::PathModifierType::kReplaceFullPath ? 1 : 2;
+      s.path_value = m.value;
+    };
+    switch (a.kind) {
+      case gateway::ActionKind::kForward:
+        s.kind = nf::l7::ActionKind::kForward;
+        for (const auto& b : a.backends) {
+          nf::l7::PoolSpec p;
+          p.weight = b.weight;
+          p.resolved = b.resolved;
+          if (b.resolved) {
+            p.service = pool_for(b, config::IpFamily::kIPv4);
+            p.service6 = pool_for(b, config::IpFamily::kIPv6);
+          }
+          if (b.request_header_modifier) {
+            add_filter_edits(*b.request_header_modifier, &p.set_headers, &p.add_headers,
+                             &p.remove_headers);
+          }
+          s.pools.push_back(std::move(p));
+        }
+        if (a.request_header_modifier) {
+          add_filter_edits(*a.request_header_modifier, &s.set_headers, &s.add_headers,
+                           &s.remove_headers);
+        }
+        if (a.url_rewrite) {
+          s.rewrite_host = a.url_rewrite->hostname;
+          if (a.url_rewrite->path) set_path(*a.url_rewrite->path);
+        }
+        break;
+      case gateway::ActionKind::kRedirect:
+        s.kind = nf::l7::ActionKind::kRedirect;
+        if (a.redirect) {
+          s.status = a.redirect->status_code;
+          s.redirect_scheme = a.redirect->scheme;
+          s.redirect_host = a.redirect->hostname;
+          s.redirect_port = a.redirect->port;
+          if (a.redirect->path) set_path(*a.redirect->path);
+        } else {
+          s.status = 302;
+        }
+        break;
+      case gateway::ActionKind::kFixedResponse:
+        s.kind = nf::l7::ActionKind::kRespond;
+        s.status = a.status_code;
+        break;
+    }
+    specs.push_back(std::move(s));
+  }
+  const std::string err = snap.l7.set_model(g.model);
+  if (!err.empty()) {
+    out.warnings.push_back("HTTP routes not served: " + err);
+    snap.l7 = nf::l7::Tables();
+    return;
+  }
+  for (auto& s : specs) snap.l7.add_action(std::move(s));
+  snap.l7.finalize(workers == 0 ? 1 : workers);
+  out.l7_ports = g.model.ports.size();
+  out.l7_actions = g.actions.size();
+  out.l7_pools = pools.size();
+}
+
+void finish_tables(nf::lb::Tables& tables, const config::NodeConfig& node, L4Ids& ids,
+                   BuildState& st, L4BuildResult& out) {
   // Ids of backends that left are forgotten: the map follows the endpoints instead of growing
   // with every pod that ever existed. Ids are never reused (next_backend_id only grows).
-  std::erase_if(ids.backend_ids, [&](const auto& kv) { return used_ids.count(kv.first) == 0; });
-  out.service_ports = services.ports.size();
-  out.maglev_tables = maglev_keys.size();
+  std::erase_if(ids.backend_ids, [&](const auto& kv) { return st.used_ids.count(kv.first) == 0; });
+  out.maglev_tables = st.maglev_keys.size();
 
   for (const auto& ip : node.load_balancer.snat_addresses) tables.add_snat(addr_of(ip), ip.is_v6());
   for (size_t i = 0; i < node.interfaces.size(); ++i) {
@@ -108,7 +302,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
       tables.set_interface_address(static_cast<uint8_t>(i), addr_of(p.address), p.address.is_v6());
     }
   }
-  for (const auto& [hop, used] : hops_used) {
+  for (const auto& [hop, used] : st.hops_used) {
     tables.add_nexthop(addr_of(hop.first), hop.first.is_v6(), static_cast<uint16_t>(hop.second));
   }
   tables.finalize();
@@ -119,7 +313,7 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
 std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::NodeConfig& node,
                                                 uint64_t generation, const ServicesResult* services,
                                                 L4Ids* ids, NeighborManager* neighbors,
-                                                L4BuildResult* result) {
+                                                L4BuildResult* result, const L7Inputs* l7) {
   auto snap = std::make_unique<lcore::Snapshot>();
   snap->generation = generation;
   const size_t n = node.interfaces.size();
@@ -136,7 +330,13 @@ std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::
 
   L4BuildResult local;
   if (services != nullptr && ids != nullptr) {
-    build_l4(snap->lb, node, *services, *ids, neighbors, result != nullptr ? *result : local);
+    L4BuildResult& out = result != nullptr ? *result : local;
+    BuildState st;
+    build_l4(snap->lb, node, *services, *ids, neighbors, st, out);
+    if (l7 != nullptr && l7->objects != nullptr) {
+      build_l7(*snap, plan, node, *l7->objects, l7->workers, *ids, neighbors, st, out);
+    }
+    finish_tables(snap->lb, node, *ids, st, out);
   } else {
     snap->lb.finalize();
   }

@@ -37,6 +37,17 @@ struct L4BuildResult {
   size_t backends = 0;
   size_t maglev_tables = 0;
   std::vector<std::string> warnings;  // endpoints without a route, next hop table full...
+  size_t l7_ports = 0;    // Gateway address:port pairs with HTTP listeners
+  size_t l7_actions = 0;  // rules' actions
+  size_t l7_pools = 0;    // backend pools (Service, port, family) of the rules
+};
+
+// What the L7 part (Gateway HTTP listeners, from plan.gateway) needs besides the plan: the
+// objects (Services and EndpointSlices the rules' backendRefs name) and the worker count (one
+// classifier scratch each).
+struct L7Inputs {
+  const config::ObjectSet* objects = nullptr;
+  unsigned workers = 1;
 };
 
 // services / ids / neighbors may be null (no L4 tables; used by L2-only tests).
@@ -45,6 +56,7 @@ std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::
                                                 const ServicesResult* services = nullptr,
                                                 L4Ids* ids = nullptr,
                                                 NeighborManager* neighbors = nullptr,
-                                                L4BuildResult* result = nullptr);
+                                                L4BuildResult* result = nullptr,
+                                                const L7Inputs* l7 = nullptr);
 
 }  // namespace control

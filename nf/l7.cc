@@ -502,8 +502,9 @@ uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash, uint32_t
   if (pool != nullptr) *chosen = static_cast<uint32_t>(pool - a->spec.pools.data());
   if (pool == nullptr || !pool->resolved) return 500;
   const auto& services = l4.tables->services();
-  if (pool->service >= services.size()) return 500;
-  const lb::Backend* b = l4.tables->pick(services[pool->service], hash);
+  const uint32_t svc = c->v6 ? pool->service6 : pool->service;
+  if (svc >= services.size()) return 500;
+  const lb::Backend* b = l4.tables->pick(services[svc], hash);
   if (b == nullptr) return 503;
   if (!open_backend_tuple(c, *b, hash, l4)) return 503;
   return 0;
@@ -934,6 +935,12 @@ void note_close(Conn* c, uint8_t flags) {
 Outcome l7_client(const TcpPacket& p, Conn* c, L4Context& l4) {
   Slot* s = slot_of(*c, l4);
   const uint8_t flags = p.tcp[tcp::kFlags];
+  if ((flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kSyn && c->state == ConnState::kTcpClosing) {
+    // The client reuses the ports of a finished connection: a new one, answered afresh.
+    if (s != nullptr) l4.l7->free_slot(s);
+    l4.conns->erase(c);
+    return answer_syn(p, l4);
+  }
   if (s == nullptr) {
     // The slot is gone (timed out): the connection with it.
     l4.conns->erase(c);

@@ -66,7 +66,8 @@ enum class ActionKind : uint8_t {
 };
 
 struct PoolSpec {
-  uint32_t service = 0;   // lb::Tables service index of the backend Service port (kForward)
+  uint32_t service = 0;   // lb::Tables index of the backend pool for IPv4 connections
+  uint32_t service6 = 0;  // for IPv6 connections (the SNAT address is of the client's family)
   uint32_t weight = 1;    // Gateway API backendRef weight
   bool resolved = true;   // false: the backendRef is invalid (its share of requests gets 500)
   // The backendRef's own RequestHeaderModifier (Extended), applied after the rule's.

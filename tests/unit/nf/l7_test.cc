@@ -85,6 +85,13 @@ class VecSink : public l7::FrameSink {
 enum : uint32_t { kActForward = 0, kActRedirect = 1, kActNoBackend = 2, kActEmptyPool = 3,
                   kActHeaders = 4 };
 
+l7::PoolSpec pool_spec(uint32_t v4, uint32_t v6) {
+  l7::PoolSpec p;
+  p.service = v4;
+  p.service6 = v6;
+  return p;
+}
+
 struct Env {
   explicit Env(bool keepalive_ok = false)
       : conns(64, ConnTable::Timeouts{30 * kHz, 900 * kHz, 60 * kHz, 60 * kHz}),
@@ -171,7 +178,7 @@ struct Env {
     EXPECT_EQ(err, "");
     l7::ActionSpec fwd;
     fwd.kind = l7::ActionKind::kForward;
-    fwd.pools.push_back({pool_index, 1, true});
+    fwd.pools.push_back(pool_spec(pool_index, pool6_index));
     fwd.keepalive_ok = keepalive_ok;
     EXPECT_EQ(l7t.add_action(fwd), kActForward);
     l7::ActionSpec redirect;
@@ -186,16 +193,15 @@ struct Env {
     EXPECT_EQ(l7t.add_action(broken), kActNoBackend);
     l7::ActionSpec empty;
     empty.kind = l7::ActionKind::kForward;
-    empty.pools.push_back({empty_pool, 1, true});
+    empty.pools.push_back(pool_spec(empty_pool, empty_pool));
     EXPECT_EQ(l7t.add_action(empty), kActEmptyPool);
     l7::ActionSpec headers;
     headers.kind = l7::ActionKind::kForward;
-    headers.pools.push_back({pool2_index, 1, true});
+    headers.pools.push_back(pool_spec(pool2_index, pool6_index));
     headers.set_headers.push_back({"X-Route", "api"});
     headers.remove_headers.push_back("X-Drop");
     EXPECT_EQ(l7t.add_action(headers), kActHeaders);
     l7::ActionSpec fwd6 = fwd;
-    fwd6.pools[0].service = pool6_index;
     EXPECT_EQ(l7t.add_action(fwd6), 5u);
     l7t.finalize(1);
 

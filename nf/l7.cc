@@ -935,8 +935,10 @@ void note_close(Conn* c, uint8_t flags) {
 Outcome l7_client(const TcpPacket& p, Conn* c, L4Context& l4) {
   Slot* s = slot_of(*c, l4);
   const uint8_t flags = p.tcp[tcp::kFlags];
-  if ((flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kSyn && c->state == ConnState::kTcpClosing) {
-    // The client reuses the ports of a finished connection: a new one, answered afresh.
+  if ((flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kSyn &&
+      (c->state == ConnState::kTcpClosing || s == nullptr || seg_seq(p.tcp) != s->isn_c)) {
+    // A SYN that is not this connection's own (duplicated) SYN: the client reuses the ports of
+    // a connection that ended (or whose end Portico did not see); a new one, answered afresh.
     if (s != nullptr) l4.l7->free_slot(s);
     l4.conns->erase(c);
     return answer_syn(p, l4);

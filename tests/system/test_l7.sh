@@ -70,10 +70,11 @@ require portico_ready start_portico "$CONF"
 # ask NAME PATH [CURL_ARGS...]: one request to the Gateway (Host app.example unless given);
 # $T_TMP/NAME.out holds "<status> <first body line>".
 ask() {
-  local name=$1 path=$2
+  local name=$1 path=$2 host=(-H 'Host: app.example')
   shift 2
+  [[ " $* " != *" Host: "* ]] || host=()  # the caller names the host itself
   in_ns client curl -sS --connect-timeout 2 --max-time 5 -o "$T_TMP/$name.body" \
-    -D "$T_TMP/$name.headers" -w '%{http_code}\n' -H 'Host: app.example' "$@" \
+    -D "$T_TMP/$name.headers" -w '%{http_code}\n' "${host[@]}" "$@" \
     "http://$GW4$path" >"$T_TMP/$name.code" || return 1
   printf '%s %s\n' "$(cat "$T_TMP/$name.code")" "$(head -n 1 "$T_TMP/$name.body")" >"$T_TMP/$name.out"
 }

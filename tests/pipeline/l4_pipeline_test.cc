@@ -43,6 +43,7 @@
 #include "lcore/snapshot.h"
 #include "lcore/worker.h"
 #include "nf/conn_table.h"
+#include "nf/l7.h"
 #include "nf/neighbor_table.h"
 #include "tests/common/packet_builder.h"
 
@@ -385,8 +386,9 @@ class L4Pipeline : public ::testing::TestWithParam<Family> {
     const control::ServicesResult services = control::compile_services(objects_, plan_);
     built_ = {};
     neighbors_->begin_build();
+    const control::L7Inputs l7{&objects_, kQueues};
     publisher_->publish(control::build_snapshot(plan_, node_, ++generation_, &services, &ids_,
-                                                neighbors_.get(), &built_));
+                                                neighbors_.get(), &built_, &l7));
     neighbors_->end_build_published();
     for (const auto& w : built_.warnings) ADD_FAILURE() << "build warning: " << w;
   }
@@ -1095,9 +1097,164 @@ TEST_P(L4Pipeline, IdleUdpFlowExpiresInTheWorkersSweep) {
   EXPECT_EQ(dropped(nf::DropReason::kNoConnection), 1u);
 }
 
+// ---- L7: a Gateway HTTP listener ------------------------------------------------------------
+//
+// Gateway l4/gw on 203.0.113.30 / 2001:db8:200::30 port 80, one HTTPRoute for app.example to
+// l4/web port 80 (the backends .21/.22 on 8080), through the same YAML -> plan -> Snapshot path.
+
+std::string gateway_yaml() {
+  return R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: l4}
+spec:
+  gatewayClassName: portico
+  addresses: [{value: 203.0.113.30}, {value: "2001:db8:200::30"}]
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: l4}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app.example]
+  rules:
+    - backendRefs: [{name: web, port: 80}]
+)";
+}
+
+TEST_P(L4Pipeline, L7CookieHandshakeHeadInTwoSegmentsBackendSynSpliceBothWaysAndFin) {
+  ASSERT_NO_FATAL_FAILURE(publish_config(config_yaml() + gateway_yaml()));
+  EXPECT_EQ(built_.l7_ports, 2u);
+  nf::l7::WorkerState state(64, 8, tsc_hz_);
+  nf::l7::CookieSecrets secrets;
+  lcore::WorkerContext& w = worker();
+  w.l7 = w.l4.l7 = &state;
+  w.secrets = w.l4.secrets = &secrets;
+  w.pool = g_pool;
+  const std::string gw = fam().v6 ? "2001:db8:200::30" : "203.0.113.30";
+  const uint16_t cport = 41000;
+
+  // SYN -> SYN-ACK with the cookie, no state.
+  receive(client_tcp(gw, cport, 80, kTcpSyn, 5000));
+  poll();
+  const auto sa = parse_tcp(one_sent());
+  ASSERT_TRUE(sa);
+  EXPECT_TRUE(sa->checksum_ok);
+  EXPECT_EQ(sa->flags, kTcpSyn | kTcpAck);
+  EXPECT_EQ(sa->ack, 5001u);
+  const uint32_t cookie = sa->seq;
+  EXPECT_EQ(w.counters.conns.get(), 0u);
+
+  // The head in two segments: the first is acknowledged.
+  const std::string head = "GET /x HTTP/1.1\r\nHost: app.example\r\nAccept: */*\r\n\r\n";
+  const std::string part1 = head.substr(0, 20), part2 = head.substr(20);
+  receive(client_tcp(gw, cport, 80, kTcpAck | kTcpPsh, 5001, cookie + 1, text(part1)));
+  poll();
+  const auto ack1 = parse_tcp(one_sent());
+  ASSERT_TRUE(ack1);
+  EXPECT_EQ(ack1->ack, 5001u + part1.size());
+  EXPECT_EQ(ack1->seq, cookie + 1);
+
+  // The rest: a SYN to a backend from the SNAT address, and the client's ACK (an extra mbuf).
+  receive(client_tcp(gw, cport, 80, kTcpAck | kTcpPsh, 5001 + static_cast<uint32_t>(part1.size()),
+                     cookie + 1, text(part2)));
+  poll();
+  const auto out = sent();
+  ASSERT_EQ(out.size(), 2u);
+  const auto syn = parse_tcp(out[0].bytes);
+  const auto syn_ip = parse_ip(out[0].bytes);
+  ASSERT_TRUE(syn && syn_ip);
+  EXPECT_TRUE(syn->checksum_ok);
+  EXPECT_EQ(syn->flags, kTcpSyn);
+  EXPECT_EQ(syn->dport, 8080);
+  EXPECT_EQ(syn_ip->src, fam().snat);
+  ASSERT_TRUE(contains(fam().backends, syn_ip->dst));
+  EXPECT_EQ(parse_eth(out[0].bytes)->dst, backend_mac(syn_ip->dst, fam().v6));
+  const auto head_ack = parse_tcp(out[1].bytes);
+  ASSERT_TRUE(head_ack);
+  EXPECT_EQ(head_ack->ack, 5001u + head.size());
+  const std::string backend = syn_ip->dst;
+  const uint16_t snat_port = syn->sport;
+  const uint32_t pisn = syn->seq;
+
+  // The backend's SYN-ACK: the head is replayed (Connection: close is not needed: one route).
+  receive(backend_tcp(backend, 8080, snat_port, kTcpSyn | kTcpAck, 9000, pisn + 1));
+  poll();
+  const Bytes replay_frame = one_sent();
+  const auto replay = parse_tcp(replay_frame);
+  ASSERT_TRUE(replay);
+  EXPECT_TRUE(replay->checksum_ok);
+  EXPECT_EQ(replay->seq, pisn + 1);
+  EXPECT_EQ(replay->ack, 9001u);
+  EXPECT_EQ(std::string(replay->payload.begin(), replay->payload.end()), head);
+  const uint32_t hb = static_cast<uint32_t>(replay->payload.size());
+
+  // Backend -> client, spliced.
+  const std::string body = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  receive(ip_frame(port_mac_, backend_mac(backend, fam().v6), backend, fam().snat)
+              .tcp_segment({.sport = 8080,
+                            .dport = snat_port,
+                            .seq = 9001,
+                            .ack = pisn + 1 + hb,
+                            .flags = kTcpAck | kTcpPsh,
+                            .payload = text(body)})
+              .bytes());
+  poll();
+  const Bytes to_client = one_sent();
+  const auto c_ip = parse_ip(to_client);
+  const auto c_tcp = parse_tcp(to_client);
+  ASSERT_TRUE(c_ip && c_tcp);
+  EXPECT_EQ(parse_eth(to_client)->dst, kRouter);
+  EXPECT_EQ(c_ip->src, gw);
+  EXPECT_EQ(c_ip->dst, fam().client);
+  EXPECT_TRUE(c_ip->checksum_ok);
+  EXPECT_TRUE(c_tcp->checksum_ok);
+  EXPECT_EQ(c_tcp->sport, 80);
+  EXPECT_EQ(c_tcp->dport, cport);
+  EXPECT_EQ(c_tcp->seq, cookie + 1);
+  EXPECT_EQ(c_tcp->ack, 5001u + head.size());
+  EXPECT_EQ(std::string(c_tcp->payload.begin(), c_tcp->payload.end()), body);
+
+  // Client FIN -> backend, spliced.
+  receive(client_tcp(gw, cport, 80, kTcpFin | kTcpAck, 5001 + static_cast<uint32_t>(head.size()),
+                     cookie + 1 + static_cast<uint32_t>(body.size())));
+  poll();
+  const Bytes fin = one_sent();
+  const auto f_tcp = parse_tcp(fin);
+  ASSERT_TRUE(f_tcp);
+  EXPECT_TRUE(f_tcp->checksum_ok);
+  EXPECT_EQ(f_tcp->flags, kTcpFin | kTcpAck);
+  EXPECT_EQ(f_tcp->seq, pisn + 1 + hb);
+  EXPECT_EQ(f_tcp->ack, 9001u + body.size());
+  EXPECT_EQ(parse_ip(fin)->dst, backend);
+
+  // Backend FIN -> client.
+  receive(backend_tcp(backend, 8080, snat_port, kTcpFin | kTcpAck,
+                      9001 + static_cast<uint32_t>(body.size()), pisn + 2 + hb));
+  poll();
+  const auto bf = parse_tcp(one_sent());
+  ASSERT_TRUE(bf);
+  EXPECT_EQ(bf->flags, kTcpFin | kTcpAck);
+  EXPECT_EQ(bf->seq, cookie + 1 + body.size());
+  EXPECT_EQ(bf->ack, 5002u + head.size());
+
+  EXPECT_EQ(state.counters.spliced, 1u);
+  EXPECT_EQ(w.counters.l7[offsetof(nf::l7::Counters, spliced) / sizeof(uint64_t)].get(), 1u);
+  EXPECT_EQ(dropped_total(), 0u);
+  w.l7 = w.l4.l7 = nullptr;
+  w.secrets = w.l4.secrets = nullptr;
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, L4Pipeline, ::testing::Values(kIpv4, kIpv6),
                          [](const ::testing::TestParamInfo<Family>& info) {
                            return std::string(info.param.name);
                          });
 
 }  // namespace
+

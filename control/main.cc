@@ -1,4 +1,4 @@
-// portico: command-line entry point (run | check). The command line is a contract (DESIGN.md).
+// portico: command-line entry point (run | check | match). The command line is a contract (DESIGN.md).
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "control/match.h"
 #include "control/runner.h"
 #include "control/status.h"
 
@@ -16,6 +17,8 @@ constexpr const char* kUsage = R"(portico: Kubernetes LoadBalancer and Gateway d
 Usage:
   portico run   --config PATH [--config PATH ...]
   portico check --config PATH [--config PATH ...] [-o text|json]
+  portico match --config PATH [--config PATH ...] --to ADDRESS:PORT --host HOST --path PATH
+                [--method METHOD] [--header NAME:VALUE ...]
   portico --help | --version
 
 Commands:
@@ -30,12 +33,22 @@ Commands:
   check   Load, validate and compile without touching DPDK; print each object's computed
           status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
           events such as NoEndpoints, IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;
-          exit status 1 when there are any.
+          exit status 1 when there are any. Gateway API objects get their status too
+          (GatewayClass Accepted; Gateway addresses, conditions and listeners; HTTPRoute
+          parents).
+  match   Which Gateway listener, HTTPRoute rule and backends an HTTP request to ADDRESS:PORT
+          would get, the request as forwarded (filters applied), or the response Portico would
+          send itself (404, 500, 503, redirects), as JSON: {"listener", "route", "rule",
+          "backends", "request", "response"}. Same classifier as the data plane. IPv6:
+          --to [2001:db8::1]:80. Exit 1 for configuration errors, 2 for a bad query.
 
 Options:
   --config PATH   a YAML file (several documents allowed) or a directory of *.yaml/*.yml;
                   repeatable. `run` needs exactly one NodeConfig among them.
   -o FORMAT       check output: text (default) or json.
+  --to, --host, --path, --method, --header
+                  match: the request (path may carry ?query; method defaults to GET; --header
+                  repeats).
 
 Documentation: README.md and docs/ (configuration.md lists every field).
 )";
@@ -59,10 +72,14 @@ int main(int argc, char** argv) {
     std::cout << "portico " << PORTICO_VERSION << "\n";
     return 0;
   }
-  if (cmd != "run" && cmd != "check") return usage_error("unknown command \"" + cmd + "\"");
+  if (cmd != "run" && cmd != "check" && cmd != "match") {
+    return usage_error("unknown command \"" + cmd + "\"");
+  }
 
   std::vector<std::string> paths;
   control::OutputFormat format = control::OutputFormat::kText;
+  control::MatchQuery query;
+  bool have_to = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char* flag) -> const char* {
@@ -89,6 +106,29 @@ int main(int argc, char** argv) {
       } else {
         return usage_error(std::string("unknown output format \"") + v + "\"");
       }
+    } else if (cmd == "match" && (a == "--to" || a == "--host" || a == "--path" ||
+                                  a == "--method" || a == "--header")) {
+      const char* v = value(a.c_str());
+      if (v == nullptr) return usage_error(a + " needs a value");
+      if (a == "--to") {
+        query.to = v;
+        have_to = true;
+      } else if (a == "--host") {
+        query.host = v;
+      } else if (a == "--path") {
+        query.path = v;
+      } else if (a == "--method") {
+        query.method = v;
+      } else {
+        const std::string h = v;
+        const size_t colon = h.find(':');
+        if (colon == std::string::npos || colon == 0) {
+          return usage_error("--header needs NAME:VALUE, got \"" + h + "\"");
+        }
+        size_t start = colon + 1;
+        while (start < h.size() && h[start] == ' ') ++start;
+        query.headers.emplace_back(h.substr(0, colon), h.substr(start));
+      }
     } else {
       return usage_error("unknown argument \"" + a + "\"");
     }
@@ -96,5 +136,10 @@ int main(int argc, char** argv) {
   if (paths.empty()) return usage_error(cmd + " needs at least one --config PATH");
 
   if (cmd == "check") return control::check(paths, format, std::cout, std::cerr);
+  if (cmd == "match") {
+    if (!have_to) return usage_error("match needs --to ADDRESS:PORT");
+    if (query.host.empty()) return usage_error("match needs --host HOST");
+    return control::match(paths, query, std::cout, std::cerr);
+  }
   return control::run(paths);
 }

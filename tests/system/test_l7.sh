@@ -61,6 +61,35 @@ check http_listener_attached status_has "Gateway/l7/gw listener http Accepted=Tr
 check route_accepted status_has "HTTPRoute/l7/main parent gw Accepted=True/Accepted"
 check route_missing_backend status_has "HTTPRoute/l7/main parent gw ResolvedRefs=False/BackendNotFound"
 
+# --- portico match: the same classifier, asked from the command line -------------------------
+
+# match_is ARGS... -- EXPR: `portico match` on the config; the python expression over the JSON
+# answer `d` is true.
+match_is() {
+  local args=() expr
+  while [[ $1 != -- ]]; do args+=("$1"); shift; done
+  expr=$2
+  "$PORTICO" match --config "$CONF" "${args[@]}" >"$T_TMP/match.json" || return 1
+  "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" \
+    "$T_TMP/match.json" || { echo "not ($expr):"; cat "$T_TMP/match.json"; return 1; }
+}
+check match_prefix match_is --to $GW4:80 --host app.example --path /a/x -- \
+  'd["listener"] == "l7/gw/http" and d["route"]["name"] == "main" and d["rule"] == 0 and d["backends"][0]["name"] == "svc-a" and d["response"] is None'
+check match_header match_is --to $GW4:80 --host app.example --path /z --header X-Canary:1 -- \
+  'd["backends"][0]["name"] == "svc-c"'
+check match_method match_is --to $GW4:80 --host app.example --path /m --method POST -- \
+  'd["backends"][0]["name"] == "svc-c"'
+check match_redirect match_is --to $GW4:80 --host app.example --path '/redirect/x?y=1' -- \
+  'd["response"]["status"] == 301 and d["response"]["headers"]["Location"] == "https://app.example/redirect/x?y=1"'
+check match_404 match_is --to $GW4:80 --host unknown.example --path /a -- \
+  'd["response"]["status"] == 404 and d["route"] is None'
+check match_503 match_is --to $GW4:80 --host app.example --path /empty -- 'd["response"]["status"] == 503'
+check match_rewrite match_is --to $GW4:80 --host app.example --path '/old/p?k=v' -- \
+  'd["request"]["path"] == "/new/p?k=v"'
+check match_ipv6 match_is --to "[$GW6]:80" --host other.example --path / -- \
+  'd["backends"][0]["name"] == "svc-b"'
+check match_bad_to_exits_2 bash -c '"$0" match --config "$1" --to nowhere --host a --path / 2>/dev/null; [[ $? == 2 ]]' "$PORTICO" "$CONF"
+
 # --- traffic -------------------------------------------------------------------------------
 
 require testbed_up testbed_up

@@ -233,6 +233,9 @@ void handle_burst(WorkerContext& w, const Snapshot& snap, unsigned port_index, r
     for (uint16_t i = 0; i < n; ++i) {
       nf::flow_prefetch(rte_pktmbuf_mtod(pkts[i], const uint8_t*), &hints[i], *l4);
     }
+    if (w.l7 != nullptr && snap.l7.classifier() != nullptr) {
+      for (uint16_t i = 0; i < n; ++i) nf::l7::prefetch_slot(hints[i], *l4);
+    }
   }
 
   for (uint16_t i = 0; i < n; ++i) {

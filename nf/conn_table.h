@@ -266,6 +266,13 @@ class ConnTable {
     if (v6) __builtin_prefetch(c + 64, 1);
     return true;
   }
+  // The record a lookup of `hash` most likely finds (the first whose signature matches in the
+  // home bucket), or null; for a second prefetch stage that needs the record's contents.
+  const Conn* peek(uint32_t hash) const {
+    const Bucket& b = buckets_[home(hash)];
+    const uint32_t m = b.match(sig(hash));
+    return m == 0 ? nullptr : &conns_[b.link[Bucket::slot_of(m)] >> 1];
+  }
   // The record the k-th next insert() takes (to prefetch them for a burst's new flows).
   void prefetch_free(uint32_t k) const {
     if (k < free_top_) __builtin_prefetch(&conns_[free_[free_top_ - 1 - k]], 1);

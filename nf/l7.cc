@@ -153,12 +153,15 @@ enum class Phase : uint8_t {
 
 }  // namespace
 
-struct WorkerState::Slot {
-  uint32_t conn = kNone;  // ConnTable record
+// What every spliced segment reads first: the splice state and the phase in the first line,
+// the record index (checked against the record) in the second.
+struct alignas(64) WorkerState::Slot {
+  splice::SpliceState sp;
   Phase phase = Phase::kFree;
   uint8_t retries = 0;
   bool v6 = false;
   bool client_fin = false;
+  uint32_t conn = kNone;  // ConnTable record
   uint32_t buf = kNone;
   uint32_t action = 0;
   uint16_t lport = 0;    // classifier port index
@@ -178,8 +181,8 @@ struct WorkerState::Slot {
   uint32_t isn_b = 0;
   uint32_t backend_ts = 0;  // the backend's latest TSval
   tcp_opt::TcpOptions backend_syn;  // what Portico's SYN to the backend carried
-  splice::SpliceState sp;
 };
+static_assert(sizeof(splice::SpliceState) <= 60, "the splice state and the phase share a line");
 
 struct WorkerState::Buffer {
   uint32_t len = 0;         // client bytes received in order (Hc when the splice is made)
@@ -1080,6 +1083,20 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
 }  // namespace nf::detail
 
 namespace nf::l7 {
+
+void prefetch_slot(const FlowHint& hint, L4Context& l4) {
+  if (hint.l4_offset == 0 || l4.l7 == nullptr) return;
+  const Conn* c = l4.conns->peek(hint.hash);
+  if (c == nullptr || c->mode != static_cast<uint8_t>(lb::Mode::kL7)) return;
+  const uint32_t i = detail::conn_slot(*c);
+  if (i == kNone) return;
+  const WorkerState::Slot* s = l4.l7->slot(i);
+  if (s == nullptr) return;
+  const char* p = reinterpret_cast<const char*>(s);
+  __builtin_prefetch(p, 1);
+  __builtin_prefetch(p + 64, 1);
+  __builtin_prefetch(p + 128, 1);
+}
 
 unsigned sweep(L4Context& l4, unsigned budget) {
   if (l4.l7 == nullptr || l4.conns == nullptr) return 0;

@@ -45,6 +45,7 @@
 
 namespace nf {
 struct L4Context;
+struct FlowHint;
 class ConnTable;
 }  // namespace nf
 
@@ -230,6 +231,10 @@ class WorkerState {
   uint64_t rng_;
   uint32_t sweep_hand_ = 0;
 };
+
+// Burst preparation, after flow_prefetch(): if the frame's record (fetched by then) is an L7
+// connection's, prefetches its slot. Only a prefetch: handling does not depend on it.
+void prefetch_slot(const FlowHint& hint, L4Context& l4);
 
 // Worker loop: timers of up to `budget` slots (retransmissions, timeouts). Returns the frames
 // sent.

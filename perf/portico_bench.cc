@@ -27,6 +27,10 @@
 //                   header, method + query, header regex and path regex matches. Requests
 //                   rotate over one per route in a shuffled order; every decision is checked.
 //                   Prints cycles_per_request (rdtsc around batches of 64) and compile_ms.
+//   l7-splice       64-byte-payload segments with timestamps on --flows (default 10000) spliced
+//                   L7 connections, opened through the worker first (perf/bench_l7_splice.cc),
+//                   half client -> backend and half backend -> client, connections picked at
+//                   random.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -51,6 +55,7 @@
 #include "nf/maglev.h"
 #include "nf/neighbor_table.h"
 #include "nf/route_classifier.h"
+#include "perf/bench_l7.h"
 
 namespace {
 
@@ -68,11 +73,12 @@ int usage() {
                "usage: portico-bench --case CASE [--packets N] [--flows N] [--routes N] "
                "[--backends N]\n"
                "  --case      what to measure: arp-reply, l4-established, l4-new-flow,\n"
-               "              l7-classify\n"
+               "              l7-classify, l7-splice\n"
                "  --packets   packets to process (default 10000000; l4-new-flow 1000000;\n"
                "              l7-classify: requests, default 2000000)\n"
                "  --flows     arp-reply: distinct requesters (default 1); l4-established:\n"
-               "              established flows (default 1000000)\n"
+               "              established flows (default 1000000); l7-splice: spliced\n"
+               "              connections (default 10000)\n"
                "  --routes    VIPs in the address table (default 64); l7-classify: HTTPRoute\n"
                "              rules in the model (default 1000)\n"
                "  --backends  L4 cases: backends behind the VIP (default 100, at most 200)\n");
@@ -668,7 +674,8 @@ int main(int argc, char** argv) {
   }
   const bool l4 = opt.bench_case == "l4-established" || opt.bench_case == "l4-new-flow";
   const bool l7 = opt.bench_case == "l7-classify";
-  if ((opt.bench_case != "arp-reply" && !l4 && !l7) || opt.packets == 0 || opt.routes == 0 ||
+  const bool splice = opt.bench_case == "l7-splice";
+  if ((opt.bench_case != "arp-reply" && !l4 && !l7 && !splice) || opt.packets == 0 || opt.routes == 0 ||
       opt.routes > 60000 || opt.backends == 0 || opt.backends > 200) {
     return usage();
   }
@@ -681,7 +688,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "portico-bench: EAL init failed: %s\n", rte_strerror(rte_errno));
     return 1;
   }
-  const int rc = l7 ? run_l7_bench(opt) : l4 ? run_l4_bench(opt) : run_bench(opt);
+  const int rc = splice ? bench::run_l7_splice_bench(opt.packets_set ? opt.packets : 10'000'000,
+                                                     opt.flows > 1 ? opt.flows : 10000,
+                                                     opt.backends)
+                 : l7   ? run_l7_bench(opt)
+                 : l4   ? run_l4_bench(opt)
+                        : run_bench(opt);
   rte_eal_cleanup();
   return rc;
 }

@@ -17,7 +17,7 @@ build_packages=(
 )
 test_packages=(
   iproute2 iputils-ping arping ndisc6 tcpdump tshark python3 python3-scapy
-  ethtool valgrind procps psmisc clang libclang-rt-14-dev curl
+  ethtool valgrind procps psmisc clang libclang-rt-14-dev curl wrk nginx-light
 )
 
 # Print the packages among "$@" that are not installed (one dpkg-query for all of them).

@@ -414,8 +414,17 @@ unsigned poll_once(WorkerContext& w) {
     handled += n;
   }
 
-  for (unsigned p = 0; p < w.n_ports; ++p) {
+  // The taps carry the node's own traffic (ARP, BGP, ssh): little, and reading one costs a
+  // system call. While uplink traffic keeps the worker busy they are read every
+  // kTapPollEvery-th loop only (and every loop while they have something or uplinks are idle).
+  const bool read_taps = handled == 0 || w.tap_backlog || ++w.tap_skip >= kTapPollEvery;
+  if (read_taps) {
+    w.tap_skip = 0;
+    w.tap_backlog = false;
+  }
+  for (unsigned p = 0; read_taps && p < w.n_ports; ++p) {
     const uint16_t n = rte_eth_rx_burst(w.ports[p].tap, w.queue, pkts, kBurst);
+    if (n == kBurst) w.tap_backlog = true;
     if (n == 0) continue;
     w.counters.from_kernel.add(n);
     w.counters.tx.add(

@@ -6,7 +6,8 @@
 //   1. load the current Snapshot once;
 //   2. for each uplink: rx burst -> nf::handle_frame per packet -> replies tx'd on the same
 //      port, punts tx'd on the port's tap, drops counted by reason and freed;
-//   3. for each tap: rx burst (what the kernel sends) -> tx on the uplink;
+//   3. for each tap: rx burst (what the kernel sends) -> tx on the uplink (while the uplinks
+//      keep the worker busy, only every kTapPollEvery-th loop: a tap read is a system call);
 //   4. drain the control ring -> tx on the named uplink;
 //   5. drain the handoff ring: frames of flows this worker owns that another worker received
 //      (full-NAT replies: the SNAT port says which worker owns the flow; see docs/architecture.md);
@@ -41,6 +42,7 @@ namespace lcore {
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kMaxWorkers = 64;
 inline constexpr uint16_t kBurst = 32;
+inline constexpr uint32_t kTapPollEvery = 8;  // busy loops between reads of the taps
 inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
 inline constexpr int kForwardKinds = static_cast<int>(nf::ForwardKind::kCount);
 inline constexpr int kL7Counters = sizeof(nf::l7::Counters) / sizeof(uint64_t);
@@ -149,6 +151,9 @@ struct WorkerContext {
   std::array<HeldFrame, kHoldCapacity> held{};
   unsigned n_held = 0;
   uint64_t hold_ticks = 0;  // how long a frame may wait (spec.neighbors.retransmitTime)
+
+  uint32_t tap_skip = 0;     // busy loops since the taps were last read
+  bool tap_backlog = false;  // the last read of a tap filled a whole burst
 
   WorkerCounters counters;
 };

@@ -208,6 +208,8 @@ WorkerState::WorkerState(uint32_t slots, uint32_t buffers, uint64_t tsc_hz)
   std::memcpy(seed, s16, 8);
   std::memcpy(&rng_, seed, 8);
   rng_ |= 1;
+  random_secret(s16);
+  isn_key_ = siphash_key(s16);
 }
 
 WorkerState::~WorkerState() = default;
@@ -249,6 +251,11 @@ uint32_t WorkerState::index_of(const Slot* s) const { return static_cast<uint32_
 
 WorkerState::Buffer* WorkerState::buffer(const Slot& s) {
   return s.buf == kNone ? nullptr : &buffers_[s.buf];
+}
+
+uint32_t WorkerState::backend_isn(const uint8_t* tuple, size_t len, uint64_t now) const {
+  const uint64_t ticks = now / std::max<uint64_t>(tsc_hz_ / 250000, 1);  // 4 us
+  return static_cast<uint32_t>(ticks) + static_cast<uint32_t>(siphash24(isn_key_, tuple, len));
 }
 
 uint32_t WorkerState::next_random() {
@@ -563,14 +570,26 @@ Outcome on_head(const TcpPacket& p, Slot& s, Conn* c, Buffer* b, L4Context& l4, 
   s.phase = Phase::kConnecting;
   s.retries = 0;
   s.deadline = l4.now + ms_ticks(l4, 1000);
-  s.isn_pb = w.next_random();
+  {
+    // SNAT address and port, backend address and port: the connection the ISN is for.
+    uint8_t t[36];
+    const size_t alen = c->v6 ? 16 : 4;
+    std::memcpy(t, c->dst(ConnDir::kReply), alen);
+    std::memcpy(t + alen, c->src(ConnDir::kReply), alen);
+    const uint16_t ports[2] = {c->dport(ConnDir::kReply), c->sport(ConnDir::kReply)};
+    std::memcpy(t + 2 * alen, ports, 4);
+    s.isn_pb = w.backend_isn(t, 2 * alen + 4, l4.now);
+  }
   tcp_opt::TcpOptions& o = s.backend_syn;
   o = {};
   o.has_mss = true;
   o.mss = s.copt.mss;
   o.sack_permitted = s.copt.sack_permitted;
   o.has_timestamps = s.copt.timestamps;
-  o.ts_val = s.copt.ts_val;
+  // Portico's own clock, not the client's: a backend holding an earlier connection on these
+  // addresses and ports in TIME_WAIT takes a SYN only with a newer TSval (PAWS, RFC 7323 §5);
+  // the splice translates between the two clocks.
+  o.ts_val = ts_now(l4);
   o.ts_ecr = 0;
   o.has_wscale = s.copt.wscale != kNoWindowScale;
   o.wscale = o.has_wscale ? s.copt.wscale : 0;
@@ -1024,6 +1043,20 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
       }
       return consume();
     }
+    if ((flags & (tcp::kSyn | tcp::kAckFlag)) == tcp::kAckFlag && seg_ack(p.tcp) != s->isn_pb + 1) {
+      // An ACK for another connection: the backend still holds an earlier one on these ports
+      // (TIME_WAIT answering our SYN with a challenge ACK). RFC 9293 §3.10.7.3: a reset with
+      // the ACK's number ends it, and the SYN goes again at once.
+      Ends be;
+      if (backend_ends(*c, l4, &be)) {
+        ++w.counters.retransmits;
+        emit(l4, be.port, [&](uint8_t* buf, uint16_t cap) {
+          return build_backend_syn(*s, be, buf, cap);
+        });
+        return rst_in_place(p, be, seg_ack(p.tcp), 0, false, l4, ForwardKind::kL7ToBackend);
+      }
+      return consume();
+    }
     if ((flags & (tcp::kSyn | tcp::kAckFlag)) != (tcp::kSyn | tcp::kAckFlag) ||
         seg_ack(p.tcp) != s->isn_pb + 1) {
       return consume();
@@ -1039,7 +1072,7 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
     if (b == nullptr) return consume();
     bs.portico_syn = s->backend_syn;
     bs.head_len = b->replay_len;
-    bs.ts_sent = s->copt.ts_val;  // the replay carries the client's latest TSval
+    bs.ts_sent = s->backend_syn.ts_val;  // the replay carries the SYN's TSval
     bs.ts_received = bs.peer_syn.has_timestamps ? bs.peer_syn.ts_val : 0;
     splice::HandshakeSide cs;
     client_handshake_side(*s, b->len, &cs);

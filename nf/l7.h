@@ -217,6 +217,10 @@ class WorkerState {
   Buffer* buffer(const Slot& s);
   uint64_t tsc_hz() const { return tsc_hz_; }
   uint32_t next_random();
+  // The ISN of a backend connection (RFC 6528): a 4-microsecond clock plus a keyed hash of the
+  // connection, so that a later connection on the same addresses and ports starts above an
+  // earlier one, as a backend still holding the earlier one in TIME_WAIT requires.
+  uint32_t backend_isn(const uint8_t* tuple, size_t len, uint64_t now) const;
   uint32_t& sweep_hand() { return sweep_hand_; }
   uint32_t n_slots() const { return n_slots_; }
 
@@ -229,6 +233,7 @@ class WorkerState {
   std::vector<uint32_t> free_buffers_;
   uint64_t tsc_hz_;
   uint64_t rng_;
+  SipHashKey isn_key_;
   uint32_t sweep_hand_ = 0;
 };
 

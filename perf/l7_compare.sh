@@ -25,13 +25,15 @@
 # Portico that is the whole run, and on a shared machine it includes anybody else's work there.
 #
 #   sudo perf/l7_compare.sh [--duration S] [--connections N] [--rounds R] [--nice N]
-#                           [--no-rps] [--with-portico | --no-portico] [--ka-host HOST]
+#                           [--no-rps] [--no-peer-rps] [--with-portico | --no-portico] [--ka-host HOST]
 #                           [--out DIR]
 #
 # A veth delivers a frame in the sender's context: left alone, the kernel receive path of
 # everything nginx or Portico receives would run on CPU 0 and be paid by wrk and the backends.
 # Receive packet steering (rps_cpus of nginx's eth0 and of Portico's veth0 = CPU 1) moves it to
-# the load balancer's core, where it belongs; --no-rps turns that off.
+# the load balancer's core, where it belongs, and that of the client's and backends' eth0 (CPU
+# 0) keeps their receive work off the load balancer's core, where the sender's context would
+# otherwise put it; --no-rps turns both off.
 #
 # The testbed is its own (prefix "pf": namespaces pf-client, pf-be1..3, pf-router, pf-portico,
 # pf-lan) plus pf-nginx, a namespace this script adds to the segment for the nginx proxy at
@@ -63,6 +65,7 @@ connections=50
 rounds=1
 nice_level=-15
 rps=1
+peer_rps=1
 portico_mode=auto # auto: when the binary exists and answers; on: --with-portico; off
 ka_host=single.example
 nc_host=bench.example
@@ -78,6 +81,9 @@ usage: ${0##*/} [options]   (as root)
                       medians, OUT/rounds.md every run (a shared machine is noisy)
   --nice N            niceness of wrk, the backends and the load balancers (default $nice_level:
                       ahead of other work on a shared machine; 0 = as the shell's)
+  --no-peer-rps       leave the client's and backends' receive processing where veth puts it
+                      (in the sender's context: what the load balancer sends is then
+                      received on the load balancer's core, and charged to it)
   --no-rps            leave the load balancer's receive processing where veth puts it (on
                       the sender's CPU, CPU 0) instead of steering it to CPU 1 (see below)
   --with-portico      measure Portico even if $PORTICO is not where it is looked for
@@ -100,6 +106,7 @@ while (($#)); do
     --rounds) (($# >= 2)) || die "--rounds needs a value"; rounds=$2; shift 2 ;;
     --nice) (($# >= 2)) || die "--nice needs a value"; nice_level=$2; shift 2 ;;
     --no-rps) rps=0; shift ;;
+    --no-peer-rps) peer_rps=0; shift ;;
     --with-portico) portico_mode=on; shift ;;
     --no-portico) portico_mode=off; shift ;;
     --ka-host) (($# >= 2)) || die "--ka-host needs a value"; ka_host=$2; shift 2 ;;
@@ -233,12 +240,12 @@ nginx_ns_up() {
   steer_rx "$NGINX_NS" eth0
 }
 
-# steer_rx NS DEV: with RPS on, DEV's receive processing runs on the load balancer's CPU.
-# (ip netns exec mounts the namespace's own /sys.)
+# steer_rx NS DEV [CPU]: with RPS on, DEV's receive processing runs on CPU (default: the load
+# balancer's). (ip netns exec mounts the namespace's own /sys.)
 steer_rx() {
   ((rps)) || return 0
   local mask
-  mask=$(printf '%x' $((1 << LB_CPU)))
+  mask=$(printf '%x' $((1 << ${3:-$LB_CPU})))
   nx "$1" sh -c "echo $mask > /sys/class/net/$2/queues/rx-0/rps_cpus" ||
     die "could not set rps_cpus of $2 in $1"
   [[ $(nx "$1" cat "/sys/class/net/$2/queues/rx-0/rps_cpus") =~ ^0*$mask$ ]] ||
@@ -576,6 +583,11 @@ measure_portico() {
 
 testbed_up
 steer_rx "$P-portico" "$TB_PORTICO_IF"
+# And the other way round: what the load balancer sends is received by the client and the
+# backends on their own core, not in the load balancer's context.
+if ((peer_rps)); then
+  for role in client be1 be2 be3; do steer_rx "$P-$role" eth0 "$LOAD_CPU"; done
+fi
 nginx_ns_up
 : >"$out/checks.txt"
 backends_up

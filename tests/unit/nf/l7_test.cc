@@ -748,3 +748,55 @@ TEST(L7, Ipv6Connection) {
 
 }  // namespace
 }  // namespace nf
+
+namespace nf {
+namespace {
+
+TEST(L7, BackendInTimeWaitGetsResetAndTheSynAgain) {
+  Env env;
+  Client c{env};
+  c.handshake();
+  Bytes out;
+  ASSERT_EQ(c.send(kHead, &out).forward, ForwardKind::kL7ToBackend);
+  auto syn = pkt::parse_tcp(out);
+  ASSERT_TRUE(syn);
+  const tcp_opt::TcpOptions so = options_of(*syn);
+  EXPECT_TRUE(so.has_timestamps);
+  EXPECT_EQ(so.ts_val, static_cast<uint32_t>(env.l4.now / (kHz / 1000)))
+      << "the backend sees Portico's clock, not the client's";
+  // The backend still holds an earlier connection on these ports: a challenge ACK.
+  TcpFields f;
+  f.sport = 8080;
+  f.dport = syn->sport;
+  f.seq = 123456;
+  f.ack = 777;  // the old connection's numbers, not ours
+  f.flags = pkt::kTcpAck;
+  Bytes ack = Frame::eth(kPortMac, kBackendMac).ipv4(kBackend, kSnat).tcp_segment(f).bytes();
+  env.sink.frames.clear();
+  const Verdict v = env.run(ack);
+  ASSERT_EQ(v.action, Action::kForward);
+  auto rst = pkt::parse_tcp(ack);
+  ASSERT_TRUE(rst);
+  EXPECT_EQ(rst->flags, pkt::kTcpRst);
+  EXPECT_EQ(rst->seq, 777u);
+  ASSERT_EQ(env.sink.frames.size(), 1u);
+  auto again = pkt::parse_tcp(env.sink.frames[0]);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->flags, pkt::kTcpSyn);
+  EXPECT_EQ(again->seq, syn->seq);
+}
+
+TEST(L7, BackendIsnsGrowWithTimeOnTheSameTuple) {
+  l7::WorkerState w(4, 1, kHz);
+  const uint8_t tuple[12] = {198, 51, 100, 11, 198, 51, 100, 21, 0x10, 0x00, 0x1f, 0x90};
+  const uint32_t a = w.backend_isn(tuple, sizeof tuple, kStart);
+  const uint32_t b = w.backend_isn(tuple, sizeof tuple, kStart + kHz);  // a second later
+  EXPECT_EQ(b - a, 250000u) << "4 us ticks";
+  uint8_t other[12];
+  std::memcpy(other, tuple, 12);
+  other[9] ^= 1;
+  EXPECT_NE(w.backend_isn(other, sizeof other, kStart) - a, 0u);
+}
+
+}  // namespace
+}  // namespace nf

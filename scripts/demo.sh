@@ -6,7 +6,7 @@
 # to try, then follows Portico's log until Ctrl-C, which stops Portico and the backends and
 # removes the testbed. The backends stop by themselves after DEMO_BACKEND_SECONDS (3600).
 #   sudo scripts/demo.sh [--config PATH ...] [--no-build]
-#     --config      default: config/examples/demo.yaml
+#     --config      default: config/examples/demo.yaml and config/examples/gateway.yaml
 #     --no-build    skip scripts/deps.sh and scripts/build.sh: use the portico already built in
 #                   $PORTICO_BUILD_DIR (default build/)
 set -euo pipefail
@@ -24,7 +24,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: demo.sh [--config PATH ...] [--no-build]" >&2; exit 2 ;;
   esac
 done
-[ ${#configs[@]} -gt 0 ] || configs=(--config "$root/config/examples/demo.yaml")
+[ ${#configs[@]} -gt 0 ] || configs=(--config "$root/config/examples/demo.yaml"
+  --config "$root/config/examples/gateway.yaml")
 
 build=${PORTICO_BUILD_DIR:-$root/build}
 if [ "$build_it" = 1 ]; then
@@ -113,7 +114,7 @@ Portico is running in namespace pt-portico (pid $pid, port MAC $mac). Try, in an
   ip netns exec pt-client ping -6 -c 3 2001:db8:200::10          # ICMPv6 echo to an IPv6 VIP
   ip netns exec pt-client ndisc6 2001:db8:200::10 eth0           # NDP for an IPv6 VIP
   ip netns exec pt-client ping -c 3 198.51.100.10                # the node: answered by the kernel (tap)
-  $build/portico check --config config/examples/demo.yaml   # the statuses computed
+  $build/portico check --config config/examples/demo.yaml --config config/examples/gateway.yaml
   kill -USR1 $pid                                                # counters into the log (event=stats)
   kill -HUP $pid                                                 # reload the config files
 
@@ -123,6 +124,13 @@ L4: demo/web is http://$web/, full NAT to be1..be3:8080 ($first):
   for i in \$(seq 30); do ip netns exec pt-client curl -s http://$web/; done | sort | uniq -c
   ip netns exec pt-client curl -o /dev/null -w '%{speed_download} B/s\n' 'http://$web/download?bytes=100000000'
   ip netns exec pt-client curl http://203.0.113.10:53/           # demo/dns-tcp has no endpoints: refused at once
+L7: the Gateway demo/edge (config/examples/gateway.yaml) on 203.0.113.202:80, HTTPRoutes by host:
+  ip netns exec pt-client curl -H 'Host: www.example.com' http://203.0.113.202/      # 90% web, 10% internal
+  ip netns exec pt-client curl -H 'Host: www.example.com' -H 'X-Canary: always' http://203.0.113.202/api
+  ip netns exec pt-client curl -si -H 'Host: old.example.com' http://203.0.113.202/x  # Portico's 301
+  ip netns exec pt-client curl -si -H 'Host: nowhere.example' http://203.0.113.202/  # Portico's 404
+  $build/portico match --config config/examples/demo.yaml --config config/examples/gateway.yaml \
+      --to 203.0.113.202:80 --host www.example.com --path /search?engine=v2        # which rule, as JSON
 The loop shows the spread over be1..be3 (one new connection each). The backends log to
 $backend_log and stop after ${DEMO_BACKEND_SECONDS:-3600} s.
 Following the log ($log); Ctrl-C stops Portico and the backends and removes the testbed.

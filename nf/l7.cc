@@ -1117,6 +1117,32 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
 
 namespace nf::l7 {
 
+namespace {
+
+// A connection the timers end: resets to the client and (once connected) the backend, then the
+// record and the slot go.
+void give_up(Conn* c, WorkerState::Slot* s, L4Context& l4, bool reset_client, bool reset_backend) {
+  ++l4.l7->counters.timeouts;
+  if (reset_client) {
+    const detail::Ends e = detail::client_ends(*c, l4);
+    const uint32_t seq = s->snd_nxt;
+    detail::emit(l4, e.port, [&](uint8_t* buf, uint16_t cap) {
+      return tcp_seg::build_rst(e.addrs(), seq, 0, false, buf, cap);
+    });
+  }
+  detail::Ends be;
+  if (reset_backend && detail::backend_ends(*c, l4, &be)) {
+    const uint32_t seq = s->isn_pb + 1;
+    detail::emit(l4, be.port, [&](uint8_t* buf, uint16_t cap) {
+      return tcp_seg::build_rst(be.addrs(), seq, 0, false, buf, cap);
+    });
+  }
+  l4.conns->erase(c);
+  l4.l7->free_slot(s);
+}
+
+}  // namespace
+
 void prefetch_slot(const FlowHint& hint, L4Context& l4) {
   if (hint.l4_offset == 0 || l4.l7 == nullptr) return;
   const Conn* c = l4.conns->peek(hint.hash);
@@ -1150,20 +1176,10 @@ unsigned sweep(L4Context& l4, unsigned budget) {
     if (s->deadline == 0 || l4.now < s->deadline) continue;
     switch (s->phase) {
       case Phase::kHead:
-      case Phase::kResponded: {
+      case Phase::kResponded:
         // The head did not come in time, or the client never closed after our answer.
-        ++w.counters.timeouts;
-        if (s->phase == Phase::kHead) {
-          const detail::Ends e = detail::client_ends(*c, l4);
-          const uint32_t seq = s->snd_nxt;
-          detail::emit(l4, e.port, [&](uint8_t* buf, uint16_t cap) {
-            return tcp_seg::build_rst(e.addrs(), seq, 0, false, buf, cap);
-          });
-        }
-        l4.conns->erase(c);
-        w.free_slot(s);
+        give_up(c, s, l4, s->phase == Phase::kHead, false);
         break;
-      }
       case Phase::kConnecting: {
         if (s->retries >= kMaxSynRetries) {
           ++w.counters.timeouts;
@@ -1184,14 +1200,8 @@ unsigned sweep(L4Context& l4, unsigned budget) {
       }
       case Phase::kReplaying: {
         if (s->retries >= kMaxReplayRetries) {
-          ++w.counters.timeouts;
-          const detail::Ends e = detail::client_ends(*c, l4);
-          const uint32_t seq = s->snd_nxt;
-          detail::emit(l4, e.port, [&](uint8_t* buf, uint16_t cap) {
-            return tcp_seg::build_rst(e.addrs(), seq, 0, false, buf, cap);
-          });
-          l4.conns->erase(c);
-          w.free_slot(s);
+          // The backend never acknowledged the head: both connections are reset.
+          give_up(c, s, l4, true, true);
           break;
         }
         ++s->retries;

@@ -8,6 +8,7 @@
 // half from the client to the Gateway address (-> backend) and half from the backend to the SNAT
 // address (-> client), through lcore::handle_uplink_burst, every one checked to be forwarded.
 #include "perf/bench_l7.h"
+#include "perf/bench_ports.h"
 
 #include <cstdio>
 #include <cstring>
@@ -89,22 +90,12 @@ bool read_tcp(rte_mbuf* m, Reader* r) {
 }  // namespace
 
 int run_l7_splice_bench(uint64_t packets, uint32_t flows, uint32_t n_backends) {
-  rte_mempool* pool = rte_pktmbuf_pool_create("l7bench", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  rte_ring* rx = rte_ring_create("l7b_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* tx = rte_ring_create("l7b_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* trx = rte_ring_create("l7b_trx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* ttx = rte_ring_create("l7b_ttx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (pool == nullptr || rx == nullptr || tx == nullptr || trx == nullptr || ttx == nullptr) {
-    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n",
-                 rte_strerror(rte_errno));
-    return 1;
-  }
-  const int uplink = rte_eth_from_rings("l7b_uplink", &rx, 1, &tx, 1, 0);
-  const int tap = rte_eth_from_rings("l7b_tap", &trx, 1, &ttx, 1, 0);
-  if (uplink < 0 || tap < 0) return 1;
-  lcore::start_port(static_cast<uint16_t>(uplink), {1, 1500, pool, false});
-  lcore::start_port(static_cast<uint16_t>(tap), {1, 1500, pool, false});
-  const rte_ether_addr port_mac = lcore::port_mac(static_cast<uint16_t>(uplink));
+  RingPorts ports;
+  if (!make_ring_ports("l7b", 8191, &ports)) return 1;
+  rte_mempool* pool = ports.pool;
+  rte_ring* tx = ports.tx;
+  const uint16_t uplink = ports.uplink, tap = ports.tap;
+  const rte_ether_addr port_mac = ports.mac;
 
   const uint32_t vip_be = ipv4_be(203, 0, 113, 10);
   const uint32_t snat_be = ipv4_be(198, 51, 100, 11);

@@ -56,8 +56,12 @@
 #include "nf/neighbor_table.h"
 #include "nf/route_classifier.h"
 #include "perf/bench_l7.h"
+#include "perf/bench_ports.h"
 
 namespace {
+
+using bench::make_ring_ports;
+using bench::RingPorts;
 
 struct Options {
   std::string bench_case = "arp-reply";
@@ -111,24 +115,11 @@ uint32_t ipv4_be(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 
 // Everything after EAL init; its objects are gone before rte_eal_cleanup.
 int run_bench(const Options& opt) {
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  rte_ring* rx = rte_ring_create("bench_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* tx = rte_ring_create("bench_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* trx = rte_ring_create("bench_trx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* ttx = rte_ring_create("bench_ttx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (pool == nullptr || rx == nullptr || tx == nullptr || trx == nullptr || ttx == nullptr) {
-    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n",
-                 rte_strerror(rte_errno));
-    return 1;
-  }
-  const int uplink = rte_eth_from_rings("bench_uplink", &rx, 1, &tx, 1, 0);
-  const int tap = rte_eth_from_rings("bench_tap", &trx, 1, &ttx, 1, 0);
-  if (uplink < 0 || tap < 0) {
-    std::fprintf(stderr, "portico-bench: cannot create ring ports\n");
-    return 1;
-  }
-  lcore::start_port(static_cast<uint16_t>(uplink), {1, 1500, pool, false});
-  lcore::start_port(static_cast<uint16_t>(tap), {1, 1500, pool, false});
+  RingPorts ports;
+  if (!make_ring_ports("bench", 4095, &ports)) return 1;
+  rte_mempool* pool = ports.pool;
+  rte_ring* tx = ports.tx;
+  const uint16_t uplink = ports.uplink, tap = ports.tap;
 
   lcore::SnapshotPublisher publisher(1);
   auto snap = std::make_unique<lcore::Snapshot>();
@@ -265,21 +256,11 @@ int run_l4_bench(const Options& opt) {
   const uint32_t flows = established ? (opt.flows ? opt.flows : 1000000) : 0;
   const uint64_t packets = opt.packets_set ? opt.packets : established ? 10'000'000 : 1'000'000;
 
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  rte_ring* rx = rte_ring_create("bench_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* tx = rte_ring_create("bench_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* trx = rte_ring_create("bench_trx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* ttx = rte_ring_create("bench_ttx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (pool == nullptr || rx == nullptr || tx == nullptr || trx == nullptr || ttx == nullptr) {
-    std::fprintf(stderr, "portico-bench: cannot allocate pools/rings: %s\n",
-                 rte_strerror(rte_errno));
-    return 1;
-  }
-  const int uplink = rte_eth_from_rings("bench_uplink", &rx, 1, &tx, 1, 0);
-  const int tap = rte_eth_from_rings("bench_tap", &trx, 1, &ttx, 1, 0);
-  if (uplink < 0 || tap < 0) return 1;
-  lcore::start_port(static_cast<uint16_t>(uplink), {1, 1500, pool, false});
-  lcore::start_port(static_cast<uint16_t>(tap), {1, 1500, pool, false});
+  RingPorts ports;
+  if (!make_ring_ports("bench4", 4095, &ports)) return 1;
+  rte_mempool* pool = ports.pool;
+  rte_ring* tx = ports.tx;
+  const uint16_t uplink = ports.uplink, tap = ports.tap;
   const rte_ether_addr port_mac = lcore::port_mac(static_cast<uint16_t>(uplink));
 
   // One VIP 203.0.113.10:80 over `backends` backends 198.51.100.20.. :8080.

@@ -363,6 +363,21 @@ routes_ok() {
 
 # --- measurements ------------------------------------------------------------------------------
 
+# worker_task: "/proc/PID/task/TID" of Portico's worker thread (EAL names it rte-worker-N;
+# PORTICO_PID may be the shell that started it, so look for the thread itself).
+worker_task() {
+  local t
+  for t in /proc/[0-9]*/task/[0-9]*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == rte-worker* ]] || continue
+    [[ $(readlink "${t%/task/*}/exe" 2>/dev/null) == "$(readlink -f "$PORTICO")" ]] || continue
+    echo "$t"
+    return 0
+  done
+  return 1
+}
+# user_sys TASKDIR: "utime stime" of one thread in clock ticks.
+user_sys() { sed 's/^.*) //' "$1/stat" | awk '{print $12, $13}'; }
+
 # ticks PID: utime + stime of PID in clock ticks (fields 14 and 15 of /proc/PID/stat, counted
 # after the command name, which is in parentheses).
 ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -561,8 +576,12 @@ measure_portico() {
     log "portico $mode"
     s0=$(portico_stats_line) || s0=""
     c0=$(cpu_busy "$LB_CPU")
+    local tid us0 us1
+    tid=$(worker_task) || tid=""
+    [[ -z $tid ]] || us0=$(user_sys "$tid")
     run_wrk "portico-$mode-r$ROUND" "http://$VIP$path" "$host" "$mode"
     c1=$(cpu_busy "$LB_CPU")
+    [[ -z $tid ]] || us1=$(user_sys "$tid")
     s1=$(portico_stats_line) || s1=""
     printf '%s\n%s\n' "$s0" "$s1" >"$out/portico-$mode-r$ROUND.stats"
     n=$(wrk_requests "$out/portico-$mode-r$ROUND.wrk")
@@ -574,6 +593,15 @@ measure_portico() {
       lb="n/a (no cycles.busy)"
     fi
     row portico "$mode" "portico-$mode-r$ROUND" "$lb" "$(us_per $((c1 - c0)) "$hz" "$n")"
+    if [[ -n $tid && -n ${us0:-} && -n ${us1:-} ]]; then
+      # Where the worker's time went: user space (Portico's own code and the PMDs' copies)
+      # against the kernel (af_packet's sendto, the taps' read, and what the veth does in them).
+      read -r u0 k0 <<<"$us0"
+      read -r u1 k1 <<<"$us1"
+      printf 'portico %s round %s: worker user %s us/request, system %s us/request\n' "$mode" \
+        "$ROUND" "$(us_per $((u1 - u0)) "$hz" "$n")" "$(us_per $((k1 - k0)) "$hz" "$n")" |
+        tee -a "$out/portico-worker-time.txt" >&2
+    fi
   done
   stop_pid "$PORTICO_PID" 10
   PORTICO_PID=""

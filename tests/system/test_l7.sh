@@ -251,6 +251,23 @@ concurrent() {
 }
 check wrk_200_connections concurrent
 
+# A reload (SIGHUP, same files) republishes the classifier: routing goes on, and a download
+# spliced before it ends intact after it.
+reload_keeps_routing() {
+  in_ns client curl -sS --max-time 20 -o "$T_TMP/during.bin" -H 'Host: app.example' \
+    "http://$GW4/download?bytes=8000000&rate=2000000" &
+  local dl=$!
+  sleep 1
+  reload_ok || return 1
+  routes_to after_reload /b "200 be2" || return 1
+  wait "$dl" || { echo "the download across the reload failed"; return 1; }
+  local want got
+  want=$("$PYTHON" "$SYS_DIR/backend.py" --expect-sha256 8000000)
+  got=$(sha256sum <"$T_TMP/during.bin" | cut -d' ' -f1)
+  [[ $got == "$want" ]] || { echo "the download across the reload is not intact"; return 1; }
+}
+check reload_keeps_routing_and_spliced_connections reload_keeps_routing
+
 l7_stats() {
   portico_stats >"$T_TMP/stats.txt" || return 1
   stat_at_least "$(cat "$T_TMP/stats.txt")" l7.spliced 500 || return 1

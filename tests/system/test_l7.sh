@@ -274,4 +274,34 @@ l7_stats() {
 }
 check stats_count_spliced l7_stats
 
+# --- two workers ------------------------------------------------------------------------------
+# Two workers sharing CPU 1 (lcores 0@0,1@1,2@1): af_packet's fanout spreads the clients'
+# connections over both, and a backend's answers reach the worker whose SNAT port they carry
+# (passed over the handoff ring when they land on the other one).
+require portico_stopped stop_portico
+sed 's/    lcores: "0-1"/    lcores: "0@0,1@1,2@1"/' "$CONF" >"$T_TMP/l7_two_workers.yaml"
+require portico_two_workers start_portico "$T_TMP/l7_two_workers.yaml"
+check two_workers_ready grep -q 'event=ready .*workers=1,2' "$PORTICO_LOG"
+check two_workers_prefix_a routes_to a2 /a/x "200 be1"
+check two_workers_header routes_to canary2 /zzz "200 be3" -H 'X-Canary: 1'
+two_workers_weights() {
+  get_many weights2 200 "http://$GW4/weights" -H 'Host: app.example' || return 1
+  local n3
+  n3=$(count_of "$T_TMP/weights2.out" be3)
+  ((n3 == 0)) || { echo "be3 (weight 0) answered $n3"; return 1; }
+  distinct_backends "$T_TMP/weights2.out" 2
+}
+check two_workers_200_connections two_workers_weights
+check two_workers_download_20mb_intact download_intact dl2 20971520 \
+  "http://$GW4/download?bytes=20971520" -H 'Host: app.example'
+two_workers_stats() {
+  portico_stats >"$T_TMP/stats2.txt" || return 1
+  local line
+  line=$(cat "$T_TMP/stats2.txt")
+  stat_at_least "$line" l7.spliced 200 || return 1
+  [[ $(stat_value "$line" drop.handoff_full) == 0 ]] || { echo "drop.handoff_full > 0"; return 1; }
+  echo "# handoff.in=$(stat_value "$line" handoff.in) l7.cookie_rejected=$(stat_value "$line" l7.cookie_rejected)"
+}
+check two_workers_stats two_workers_stats
+
 finish

@@ -48,6 +48,9 @@ namespace control {
 namespace {
 
 constexpr unsigned kControlRingSize = 1024;
+// Frames other workers pass to a worker (full-NAT and L7 replies on its SNAT ports): enough for
+// a scheduler quantum of a busy flow when workers share a CPU (8192 pointers, 64 KiB).
+constexpr unsigned kHandoffRingSize = 8192;
 constexpr unsigned kControlMbufs = 1023;
 constexpr uint16_t kDescriptorsPerQueue = 1024;  // lcore/port.cc rx + tx, upper bound
 // HTTP head buffers per worker (nf/l7.h): connections reading or replaying a request head at
@@ -454,7 +457,7 @@ void Runner::init_l4() {
                                "connectionsPerLcore, 164 bytes each)");
     }
     const std::string name = "portico_ho" + std::to_string(w);
-    rte_ring* ring = rte_ring_create(name.c_str(), kControlRingSize,
+    rte_ring* ring = rte_ring_create(name.c_str(), kHandoffRingSize,
                                      static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
     if (ring == nullptr) throw std::runtime_error("cannot create handoff ring " + name);
     handoff_rings_.push_back(ring);

@@ -367,10 +367,7 @@ int run_l7_splice_bench(uint64_t packets, uint32_t flows, uint32_t n_backends) {
   }
   lcore::CounterTotals after;
   after.add(w.counters);
-  const uint64_t forwarded = after.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] +
-                             after.forwarded[static_cast<int>(nf::ForwardKind::kToClient)] -
-                             before.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] -
-                             before.forwarded[static_cast<int>(nf::ForwardKind::kToClient)];
+  const uint64_t forwarded = forwarded_between(before, after);
   if (forwarded != packets) {
     std::fprintf(stderr, "portico-bench: %lu of %lu packets spliced\n",
                  static_cast<unsigned long>(forwarded), static_cast<unsigned long>(packets));

@@ -6,6 +6,8 @@
 
 #include <rte_ether.h>
 
+#include "lcore/worker.h"
+
 struct rte_mempool;
 struct rte_ring;
 
@@ -18,6 +20,17 @@ struct RingPorts {
   uint16_t tap = 0;
   rte_ether_addr mac{};  // the uplink's
 };
+
+// Frames sent on to a backend or a client (full NAT, splice) between two readings of a worker's
+// counters.
+inline uint64_t forwarded_between(const lcore::CounterTotals& before,
+                                  const lcore::CounterTotals& after) {
+  const auto n = [](const lcore::CounterTotals& t) {
+    return t.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] +
+           t.forwarded[static_cast<int>(nf::ForwardKind::kToClient)];
+  };
+  return n(after) - n(before);
+}
 
 // Names start with `prefix` (DPDK names are global). False, with a message on stderr, if
 // anything cannot be allocated.

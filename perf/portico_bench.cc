@@ -419,10 +419,7 @@ int run_l4_bench(const Options& opt) {
   }
   lcore::CounterTotals after;
   after.add(w.counters);
-  const uint64_t forwarded = after.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] +
-                             after.forwarded[static_cast<int>(nf::ForwardKind::kToClient)] -
-                             before.forwarded[static_cast<int>(nf::ForwardKind::kToBackend)] -
-                             before.forwarded[static_cast<int>(nf::ForwardKind::kToClient)];
+  const uint64_t forwarded = bench::forwarded_between(before, after);
   if (forwarded != packets) {
     std::fprintf(stderr, "portico-bench: %lu of %lu packets forwarded\n",
                  static_cast<unsigned long>(forwarded), static_cast<unsigned long>(packets));

@@ -134,6 +134,89 @@ struct L2Advertisement {
   std::vector<std::string> interfaces;
 };
 
+// core/v1 Secret: only what BGPPeer.passwordSecret reads (type kubernetes.io/basic-auth, key
+// "password"). `data` values are base64-decoded at load; `stringData` wins over `data` as the API
+// server merges them. Values never appear in messages, dumps or logs.
+struct Secret {
+  ObjectMeta meta;
+  SourceRef src;
+  std::string type;  // "kubernetes.io/basic-auth", "Opaque", ...
+  std::map<std::string, std::string> data;
+};
+
+// BGP (MetalLB's native-mode fields plus the FRR-mode ones Portico's own speaker implements).
+// BGPPeer is read at metallb.io/v1beta2 (stored) and v1beta1; BGPAdvertisement and Community at
+// v1beta1. Durations are whole seconds on the wire; kept in milliseconds as written.
+struct SecretReference {
+  std::string name;
+  std::string namespace_;
+};
+
+struct BGPPeer {
+  ObjectMeta meta;
+  SourceRef src;
+  uint32_t my_asn = 0;    // myASN, required, non-zero
+  uint32_t peer_asn = 0;  // peerASN, required here (dynamicASN is refused: Portico needs it)
+  IpAddress peer_address;                   // peerAddress, required
+  std::optional<IpAddress> source_address;  // sourceAddress
+  uint16_t peer_port = 179;                 // peerPort 1..16384
+  // holdTime / keepaliveTime as written; derived per MetalLB when only one is given
+  // (keepalive = hold/3, hold = 3 x keepalive); default hold 90 s. 0 = no keepalives.
+  uint64_t hold_time_ms = 90000;
+  uint64_t keepalive_time_ms = 30000;
+  uint64_t connect_time_ms = 0;       // connectTime: ConnectRetry base; 0 = Portico's default
+  std::optional<IpAddress> router_id;  // routerID (IPv4)
+  std::vector<LabelSelector> node_selectors;
+  std::string password;  // TCP-MD5 key, never printed
+  std::optional<SecretReference> password_secret;
+  bool ebgp_multi_hop = false;
+  bool enable_graceful_restart = false;
+  std::string bfd_profile;  // accepted and reported as not supported (warning)
+};
+
+// One community an advertisement attaches: standard (RFC 1997) or large (RFC 8092).
+struct BgpCommunity {
+  bool large = false;
+  uint32_t value = 0;             // standard: AA << 16 | NN
+  uint32_t large_parts[3] = {};   // large: global administrator, local data 1, local data 2
+  std::string text;               // as written ("64512:100", "large:1:2:3", or an alias)
+  bool operator==(const BgpCommunity& o) const {
+    return large == o.large && value == o.value && large_parts[0] == o.large_parts[0] &&
+           large_parts[1] == o.large_parts[1] && large_parts[2] == o.large_parts[2];
+  }
+};
+
+struct BGPAdvertisement {
+  ObjectMeta meta;
+  SourceRef src;
+  uint8_t aggregation_length = 32;      // aggregationLength 1..32
+  uint8_t aggregation_length_v6 = 128;  // aggregationLengthV6 1..128
+  std::optional<uint32_t> local_pref;   // localPref (sent to iBGP peers only)
+  // communities as written: "AA:NN", "large:A:B:C", or a Community alias name. Aliases are
+  // resolved by the planner (an unknown alias is a warning then: it may be created later).
+  std::vector<std::string> communities;
+  std::vector<std::string> ip_address_pools;
+  std::vector<LabelSelector> ip_address_pool_selectors;
+  std::vector<LabelSelector> node_selectors;
+  std::vector<LabelSelector> service_selectors;
+  std::vector<std::string> peers;  // BGPPeer names; empty = all peers
+};
+
+struct CommunityAlias {
+  std::string name;
+  BgpCommunity value;
+};
+
+struct Community {
+  ObjectMeta meta;
+  SourceRef src;
+  std::vector<CommunityAlias> communities;
+};
+
+// Parses "AA:NN" (two 16-bit numbers), the well-known names are NOT accepted here (MetalLB
+// accepts only numbers), or "large:A:B:C" (three 32-bit numbers). Returns false on anything else.
+bool parse_bgp_community(const std::string& text, BgpCommunity* out);
+
 // ---- core/v1 ----
 
 struct Namespace {
@@ -393,6 +476,10 @@ struct ObjectSet {
   std::vector<Namespace> namespaces;
   std::vector<IPAddressPool> pools;
   std::vector<L2Advertisement> l2_advertisements;
+  std::vector<BGPPeer> bgp_peers;
+  std::vector<BGPAdvertisement> bgp_advertisements;
+  std::vector<Community> communities;
+  std::vector<Secret> secrets;
   std::vector<Service> services;
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<GatewayClass> gateway_classes;

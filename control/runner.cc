@@ -90,7 +90,8 @@ std::string format_counters(const lcore::CounterTotals& t) {
       << " flows.backend_gone=" << t.backend_gone << " flows.expired=" << t.expired
       << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
       << " handoff.in=" << t.handoffs_in << " neighbor.held=" << t.held
-      << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed << " cycles.busy=" << t.busy_cycles;
+      << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed << " cycles.busy=" << t.busy_cycles
+      << " cycles.driver=" << t.driver_cycles;
   static constexpr const char* kL7Names[] = {
 #define PORTICO_L7_NAME(name, text) text,
       PORTICO_L7_COUNTERS(PORTICO_L7_NAME)

@@ -22,11 +22,24 @@ namespace {
 constexpr uint32_t kIdlePollsBeforeSleep = 512;
 constexpr uint32_t kFirstSleepUs = 8;
 
+// TSC cycles this worker thread spent inside rx/tx burst calls during the current loop
+// iteration; worker_main adds them to Counters::driver_cycles when the iteration was busy.
+thread_local uint64_t t_driver_cycles = 0;
+
+uint16_t timed_rx_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  const uint64_t t0 = rte_rdtsc();
+  const uint16_t got = rte_eth_rx_burst(port, queue, pkts, n);
+  t_driver_cycles += rte_rdtsc() - t0;
+  return got;
+}
+
 // Sends pkts[0..n) on port/queue; frees and counts what the queue refused.
 uint16_t send_or_count(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
                        Counter& refused) {
   if (n == 0) return 0;
+  const uint64_t t0 = rte_rdtsc();
   const uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+  t_driver_cycles += rte_rdtsc() - t0;
   if (sent < n) {
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     refused.add(n - sent);
@@ -62,6 +75,7 @@ void CounterTotals::add(const WorkerCounters& c) {
   released += c.released.get();
   consumed += c.consumed.get();
   busy_cycles += c.busy_cycles.get();
+  driver_cycles += c.driver_cycles.get();
   for (int i = 0; i < kL7Counters; ++i) l7[i] += c.l7[i].get();
 }
 
@@ -407,7 +421,7 @@ unsigned poll_once(WorkerContext& w) {
   const auto tx_full = static_cast<int>(nf::DropReason::kTxFull);
 
   for (unsigned p = 0; p < w.n_ports; ++p) {
-    const uint16_t n = rte_eth_rx_burst(w.ports[p].uplink, w.queue, pkts, kBurst);
+    const uint16_t n = timed_rx_burst(w.ports[p].uplink, w.queue, pkts, kBurst);
     if (n == 0) continue;
     w.counters.rx.add(n);
     handle_uplink_burst(w, *snap, p, pkts, n);
@@ -423,7 +437,7 @@ unsigned poll_once(WorkerContext& w) {
     w.tap_backlog = false;
   }
   for (unsigned p = 0; read_taps && p < w.n_ports; ++p) {
-    const uint16_t n = rte_eth_rx_burst(w.ports[p].tap, w.queue, pkts, kBurst);
+    const uint16_t n = timed_rx_burst(w.ports[p].tap, w.queue, pkts, kBurst);
     if (n == kBurst) w.tap_backlog = true;
     if (n == 0) continue;
     w.counters.from_kernel.add(n);
@@ -480,9 +494,13 @@ int worker_main(void* arg) {
   uint32_t idle_polls = 0;
   uint32_t sleep_us = first_sleep_us;
   while (!w.stop->load(std::memory_order_relaxed)) {
+    t_driver_cycles = 0;
     const uint64_t start = rte_rdtsc();
     const unsigned handled = poll_once(w);
-    if (handled != 0) w.counters.busy_cycles.add(rte_rdtsc() - start);
+    if (handled != 0) {
+      w.counters.busy_cycles.add(rte_rdtsc() - start);
+      w.counters.driver_cycles.add(t_driver_cycles);
+    }
     rte_rcu_qsbr_quiescent(qsbr, w.thread_id);
     if (handled != 0 || w.idle_sleep_us == 0) {
       idle_polls = 0;

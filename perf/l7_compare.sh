@@ -593,6 +593,16 @@ measure_portico() {
       lb="n/a (no cycles.busy)"
     fi
     row portico "$mode" "portico-$mode-r$ROUND" "$lb" "$(us_per $((c1 - c0)) "$hz" "$n")"
+    local d0 d1
+    d0=$(stat_value "$s0" cycles.driver)
+    d1=$(stat_value "$s1" cycles.driver)
+    if [[ -n $b0 && -n $b1 && -n $d0 && -n $d1 ]]; then
+      # The busy cycles split: inside the port drivers' rx/tx calls (here af_packet and tap
+      # system calls, with the veth and bridge work they run) and Portico's own processing.
+      printf 'portico %s round %s: busy %s us/request = driver calls %s + own %s\n' "$mode" \
+        "$ROUND" "$lb" "$(us_per $((d1 - d0)) "$tsc_hz" "$n")" \
+        "$(us_per $((b1 - b0 - d1 + d0)) "$tsc_hz" "$n")" | tee -a "$out/portico-cycles.txt" >&2
+    fi
     if [[ -n $tid && -n ${us0:-} && -n ${us1:-} ]]; then
       # Where the worker's time went: user space (Portico's own code and the PMDs' copies)
       # against the kernel (af_packet's sendto, the taps' read, and what the veth does in them).

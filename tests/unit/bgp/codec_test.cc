@@ -448,5 +448,329 @@ TEST(Names, NotificationNames) {
   EXPECT_EQ(pfx("2001:db8::", 32).str(), "2001:db8::/32");
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Malformed messages: each row names the NOTIFICATION (session reset) or the RFC 7606 outcome.
+
+enum class Expect { kAccept, kTreatAsWithdraw, kAttributeDiscard, kError };
+
+struct MalformedCase {
+  const char* name;
+  Bytes wire;
+  Expect expect;
+  uint8_t code = 0, subcode = 0;      // kError
+  std::vector<uint8_t> discarded{};   // kAttributeDiscard (and duplicates)
+  CodecOptions opts{};
+};
+
+// An OPEN body with the given fixed fields and optional parameters.
+Bytes open_msg(const std::string& fixed, const Bytes& params) {
+  Bytes body = hex(fixed);
+  body.push_back(static_cast<uint8_t>(params.size()));
+  body.insert(body.end(), params.begin(), params.end());
+  return message(1, body);
+}
+
+// A valid IPv4 UPDATE with `extra` path attributes after the usual three, or in their place.
+Bytes v4_update_with(const Bytes& attrs) { return update({}, attrs, kNlri203); }
+Bytes v4_plus(const Bytes& extra) {
+  return v4_update_with(cat({kOrigin, kAsPath64512, kNextHop, extra}));
+}
+
+std::vector<MalformedCase> malformed_cases() {
+  const Bytes caps = hex("02 06 01 04 0001 00 01");
+  return {
+      // RFC 4271 6.1: the header.
+      {"marker not all ones", cat({hex("ffffffff ffffffff ffffffff fffffffe 0013 04")}),
+       Expect::kError, err::kHeader, err::kHeaderNotSynchronized},
+      {"length 18", hex("ffffffff ffffffff ffffffff ffffffff 0012 04 00"), Expect::kError,
+       err::kHeader, err::kHeaderBadLength},
+      {"length 4097", cat({hex("ffffffff ffffffff ffffffff ffffffff 1001 02"), Bytes(4078)}),
+       Expect::kError, err::kHeader, err::kHeaderBadLength},
+      {"type 0", message(0, {}), Expect::kError, err::kHeader, err::kHeaderBadType},
+      {"type 6", message(6, {}), Expect::kError, err::kHeader, err::kHeaderBadType},
+      {"KEEPALIVE of 20 bytes", message(4, {0}), Expect::kError, err::kHeader,
+       err::kHeaderBadLength},
+      {"OPEN of 28 bytes", message(1, hex("04 fc00 005a c633640a")), Expect::kError,
+       err::kHeader, err::kHeaderBadLength},
+      {"UPDATE of 22 bytes", message(2, hex("0000 00")), Expect::kError, err::kHeader,
+       err::kHeaderBadLength},
+      {"NOTIFICATION of 20 bytes", message(3, hex("06")), Expect::kError, err::kHeader,
+       err::kHeaderBadLength},
+      {"ROUTE-REFRESH of 22 bytes", message(5, hex("0001 00")), Expect::kError,
+       err::kRouteRefresh, err::kRouteRefreshBadLength},
+      {"ROUTE-REFRESH of 24 bytes", message(5, hex("0001 00 01 00")), Expect::kError,
+       err::kRouteRefresh, err::kRouteRefreshBadLength},
+      // RFC 4271 6.2: OPEN.
+      {"OPEN version 3", open_msg("03 fc00 005a c633640a", caps), Expect::kError, err::kOpen,
+       err::kOpenUnsupportedVersion},
+      {"OPEN hold time 1", open_msg("04 fc00 0001 c633640a", caps), Expect::kError, err::kOpen,
+       err::kOpenUnacceptableHoldTime},
+      {"OPEN hold time 2", open_msg("04 fc00 0002 c633640a", caps), Expect::kError, err::kOpen,
+       err::kOpenUnacceptableHoldTime},
+      {"OPEN hold time 0 is fine", open_msg("04 fc00 0000 c633640a", caps), Expect::kAccept},
+      {"OPEN hold time 3 is fine", open_msg("04 fc00 0003 c633640a", caps), Expect::kAccept},
+      {"OPEN BGP Identifier 0", open_msg("04 fc00 005a 00000000", caps), Expect::kError,
+       err::kOpen, err::kOpenBadBgpId},
+      {"OPEN AS 0 (RFC 7607)", open_msg("04 0000 005a c633640a", caps), Expect::kError,
+       err::kOpen, err::kOpenBadPeerAs},
+      {"OPEN 4-octet AS capability 0", open_msg("04 5ba0 005a c633640a", hex("02 06 41 04 00000000")),
+       Expect::kError, err::kOpen, err::kOpenBadPeerAs},
+      {"OPEN parameter type 1 (authentication)", open_msg("04 fc00 005a c633640a", hex("01 02 0000")),
+       Expect::kError, err::kOpen, err::kOpenUnsupportedOptionalParameter},
+      {"OPEN parameters length longer than the message",
+       message(1, hex("04 fc00 005a c633640a 09 02 06 01 04 0001 00 01")), Expect::kError,
+       err::kOpen, 0},
+      {"OPEN parameter overruns", open_msg("04 fc00 005a c633640a", hex("02 07 01 04 0001 00 01")),
+       Expect::kError, err::kOpen, 0},
+      {"OPEN capability overruns its parameter",
+       open_msg("04 fc00 005a c633640a", hex("02 04 01 04 0001")), Expect::kError, err::kOpen, 0},
+      {"OPEN multiprotocol capability of length 3",
+       open_msg("04 fc00 005a c633640a", hex("02 05 01 03 0001 00")), Expect::kError, err::kOpen,
+       0},
+      {"OPEN 4-octet AS capability of length 2",
+       open_msg("04 fc00 005a c633640a", hex("02 04 41 02 fc00")), Expect::kError, err::kOpen, 0},
+      {"OPEN with no parameters", open_msg("04 fc00 005a c633640a", {}), Expect::kAccept},
+      // RFC 4271 6.3 / RFC 7606: UPDATE fields that cannot be located: session reset.
+      {"withdrawn length overruns", message(2, hex("0010 0000")), Expect::kError, err::kUpdate,
+       err::kUpdateMalformedAttributeList},
+      {"attribute length overruns the message", message(2, hex("0000 0010 40010100")),
+       Expect::kError, err::kUpdate, err::kUpdateMalformedAttributeList},
+      {"NLRI prefix length 33", update({}, cat({kOrigin, kAsPath64512, kNextHop}), hex("21 cb00710a00")),
+       Expect::kError, err::kUpdate, err::kUpdateInvalidNetworkField},
+      {"withdrawn prefix length 33", update(hex("21 cb00710a00"), {}, {}), Expect::kError,
+       err::kUpdate, err::kUpdateInvalidNetworkField},
+      {"NLRI prefix truncated", update({}, cat({kOrigin, kAsPath64512, kNextHop}), hex("18 cb00")),
+       Expect::kError, err::kUpdate, err::kUpdateInvalidNetworkField},
+      {"MP_REACH next hop length 5",
+       update({}, cat({kOrigin, kAsPath64512, attr(0x80, 14, hex("0002 01 05 0102030405 00"))}), {}),
+       Expect::kError, err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_REACH next hop overruns", update({}, attr(0x80, 14, hex("0002 01 10 0102 00")), {}),
+       Expect::kError, err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_REACH prefix length 129",
+       update({}, cat({kOrigin, kAsPath64512,
+                       attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00 81"), kV6Host, hex("00")}))}),
+              {}),
+       Expect::kError, err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_REACH of 4 bytes", update({}, attr(0x80, 14, hex("0002 01 00")), {}), Expect::kError,
+       err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_UNREACH of 2 bytes", update({}, attr(0x80, 15, hex("0002")), {}), Expect::kError,
+       err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_UNREACH prefix overruns", update({}, attr(0x80, 15, hex("0002 01 40 20010db8")), {}),
+       Expect::kError, err::kUpdate, err::kUpdateOptionalAttribute},
+      {"MP_UNREACH twice",
+       update({}, cat({attr(0x80, 15, hex("0002 01")), attr(0x80, 15, hex("0002 01"))}), {}),
+       Expect::kError, err::kUpdate, err::kUpdateMalformedAttributeList},
+      {"MP_REACH twice",
+       update({}, cat({kOrigin, kAsPath64512,
+                       attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00")})),
+                       attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00")}))}),
+              {}),
+       Expect::kError, err::kUpdate, err::kUpdateMalformedAttributeList},
+      {"unrecognized well-known attribute", v4_plus(attr(0x40, 99, hex("01"))), Expect::kError,
+       err::kUpdate, err::kUpdateUnrecognizedWellKnown},
+      // RFC 7606 7.x: treat-as-withdraw.
+      {"ORIGIN value 3", v4_update_with(cat({attr(0x40, 1, {3}), kAsPath64512, kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"ORIGIN of length 2", v4_update_with(cat({attr(0x40, 1, {0, 0}), kAsPath64512, kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"ORIGIN flagged optional", v4_update_with(cat({attr(0xc0, 1, {0}), kAsPath64512, kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"AS_PATH segment type 5",
+       v4_update_with(cat({kOrigin, attr(0x40, 2, hex("05 01 0000fc00")), kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"AS_PATH empty segment", v4_update_with(cat({kOrigin, attr(0x40, 2, hex("02 00")), kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"AS_PATH segment overruns",
+       v4_update_with(cat({kOrigin, attr(0x40, 2, hex("02 02 0000fc00")), kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"AS_PATH lone trailing byte",
+       v4_update_with(cat({kOrigin, attr(0x40, 2, hex("02 01 0000fc00 02")), kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"AS_PATH 2-octet on a 4-octet session",
+       v4_update_with(cat({kOrigin, attr(0x40, 2, hex("02 01 fc00")), kNextHop})),
+       Expect::kTreatAsWithdraw},
+      {"NEXT_HOP of length 5",
+       v4_update_with(cat({kOrigin, kAsPath64512, attr(0x40, 3, hex("c000020100"))})),
+       Expect::kTreatAsWithdraw},
+      {"NEXT_HOP 0.0.0.0", v4_update_with(cat({kOrigin, kAsPath64512, attr(0x40, 3, hex("00000000"))})),
+       Expect::kTreatAsWithdraw},
+      {"NEXT_HOP multicast",
+       v4_update_with(cat({kOrigin, kAsPath64512, attr(0x40, 3, hex("e0000001"))})),
+       Expect::kTreatAsWithdraw},
+      {"MED of length 3", v4_plus(attr(0x80, 4, hex("000001"))), Expect::kTreatAsWithdraw},
+      {"MED flagged well-known", v4_plus(attr(0x40, 4, hex("00000001"))), Expect::kTreatAsWithdraw},
+      {"LOCAL_PREF of length 2", v4_plus(attr(0x40, 5, hex("0064"))), Expect::kTreatAsWithdraw},
+      {"COMMUNITIES of length 6", v4_plus(attr(0xc0, 8, hex("fc000064 ffff"))),
+       Expect::kTreatAsWithdraw},
+      {"COMMUNITIES of length 0", v4_plus(attr(0xc0, 8, {})), Expect::kTreatAsWithdraw},
+      {"LARGE_COMMUNITY of length 8", v4_plus(attr(0xc0, 32, hex("0000fc00 00000001"))),
+       Expect::kTreatAsWithdraw},
+      {"LARGE_COMMUNITY of length 0", v4_plus(attr(0xc0, 32, {})), Expect::kTreatAsWithdraw},
+      {"ORIGIN missing", v4_update_with(cat({kAsPath64512, kNextHop})), Expect::kTreatAsWithdraw},
+      {"AS_PATH missing", v4_update_with(cat({kOrigin, kNextHop})), Expect::kTreatAsWithdraw},
+      {"NEXT_HOP missing", v4_update_with(cat({kOrigin, kAsPath64512})), Expect::kTreatAsWithdraw},
+      {"AS_PATH missing with MP_REACH",
+       update({}, cat({kOrigin, attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00 80"), kV6Host}))}),
+              {}),
+       Expect::kTreatAsWithdraw},
+      {"attribute overruns the path attributes",
+       v4_update_with(cat({kOrigin, kAsPath64512, kNextHop, hex("c0 08 08 fc000064")})),
+       Expect::kTreatAsWithdraw},
+      {"two bytes left in the path attributes",
+       v4_update_with(cat({kOrigin, kAsPath64512, kNextHop, hex("c0 08")})),
+       Expect::kTreatAsWithdraw},
+      // RFC 7606 7.6, 7.7, 3: attribute discard.
+      {"ATOMIC_AGGREGATE of length 1", v4_plus(attr(0x40, 6, hex("00"))),
+       Expect::kAttributeDiscard, 0, 0, {6}},
+      {"AGGREGATOR of length 7", v4_plus(attr(0xc0, 7, hex("0000fc00 c00002"))),
+       Expect::kAttributeDiscard, 0, 0, {7}},
+      {"AGGREGATOR of 4-octet length on a 2-octet session",
+       update({}, cat({kOrigin, attr(0x40, 2, hex("02 01 fc00")), kNextHop,
+                       attr(0xc0, 7, hex("0000fc00 c0000201"))}),
+              kNlri203),
+       Expect::kAttributeDiscard, 0, 0, {7}, CodecOptions{.four_octet_as = false}},
+      {"AS4_PATH malformed on a 2-octet session",
+       update({}, cat({kOrigin, attr(0x40, 2, hex("02 01 fc00")), kNextHop,
+                       attr(0xc0, 17, hex("02 02 0000fc00"))}),
+              kNlri203),
+       Expect::kAttributeDiscard, 0, 0, {17}, CodecOptions{.four_octet_as = false}},
+      {"ORIGIN twice: the first counts", v4_plus(attr(0x40, 1, {2})), Expect::kAttributeDiscard, 0,
+       0, {1}},
+      // Accepted as they are.
+      {"ATOMIC_AGGREGATE and AGGREGATOR",
+       v4_plus(cat({attr(0x40, 6, {}), attr(0xc0, 7, hex("0000fc00 c0000201"))})), Expect::kAccept},
+      {"unknown optional transitive attribute", v4_plus(attr(0xe0, 99, hex("0102"))),
+       Expect::kAccept},
+      {"unknown optional non-transitive attribute", v4_plus(attr(0x80, 200, {})), Expect::kAccept},
+      {"MP_REACH of another family", update({}, attr(0x80, 14, hex("0019 46 04 c0000201 00 ff")), {}),
+       Expect::kAccept},
+      {"NEXT_HOP malformed without classic NLRI",
+       update({}, cat({kOrigin, kAsPath64512, attr(0x40, 3, hex("00")),
+                       attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00 80"), kV6Host}))}),
+              {}),
+       Expect::kAccept},
+  };
+}
+
+TEST(Malformed, EveryRowGivesItsOutcome) {
+  for (const auto& row : malformed_cases()) {
+    SCOPED_TRACE(row.name);
+    // As a session would: frame first, then decode.
+    auto framed = frame_length(row.wire);
+    std::variant<Message, Error> r = Error{};
+    if (auto* fe = std::get_if<Error>(&framed)) {
+      r = *fe;
+    } else {
+      ASSERT_EQ(std::get<size_t>(framed), row.wire.size());
+      r = decode(row.wire, row.opts);
+    }
+    const Error* e = std::get_if<Error>(&r);
+    if (row.expect == Expect::kError) {
+      ASSERT_NE(e, nullptr) << "decoded";
+      EXPECT_EQ(e->code, row.code) << e->message;
+      EXPECT_EQ(e->subcode, row.subcode) << e->message;
+      EXPECT_FALSE(e->message.empty());
+      continue;
+    }
+    ASSERT_EQ(e, nullptr) << notification_name(e->code, e->subcode) << ": " << e->message;
+    const Message& m = std::get<Message>(r);
+    const Update* u = std::get_if<Update>(&m);
+    if (!u) {
+      EXPECT_EQ(row.expect, Expect::kAccept);
+      continue;
+    }
+    EXPECT_EQ(u->treat_as_withdraw, row.expect == Expect::kTreatAsWithdraw) << u->error_note;
+    EXPECT_EQ(u->discarded_attributes, row.discarded) << u->error_note;
+    EXPECT_EQ(u->error_note.empty(), row.expect == Expect::kAccept &&
+                                         std::string(row.name).find("another family") ==
+                                             std::string::npos)
+        << u->error_note;
+  }
+}
+
+TEST(Malformed, ErrorDataFollowsRfc4271) {
+  // Unsupported version: the largest supported version, 2 bytes.
+  EXPECT_EQ(decode_error(open_msg("03 fc00 005a c633640a", {})).data, hex("0004"));
+  // Bad message length: the length field.
+  EXPECT_EQ(std::get<Error>(frame_length(message(4, {0, 0}))).data, hex("0015"));
+  // Unrecognized well-known attribute and optional attribute errors: the attribute.
+  EXPECT_EQ(decode_error(v4_plus(attr(0x40, 99, hex("01")))).data, hex("40 63 01 01"));
+  EXPECT_EQ(decode_error(update({}, attr(0x80, 15, hex("0002")), {})).data, hex("80 0f 02 0002"));
+  // ROUTE-REFRESH length (RFC 7313 5): the whole message.
+  Bytes rr = message(5, hex("0001 00 01 00"));
+  EXPECT_EQ(decode_error(rr).data, rr);
+}
+
+TEST(Malformed, TreatAsWithdrawKeepsThePrefixesToWithdraw) {
+  Update u = decode_as<Update>(v4_plus(attr(0xc0, 8, hex("fc000064 ffff"))));
+  EXPECT_TRUE(u.treat_as_withdraw);
+  EXPECT_EQ(u.nlri, (std::vector<Prefix>{pfx("203.0.113.10", 32)}));
+  EXPECT_NE(u.error_note.find("COMMUNITIES"), std::string::npos);
+  // The first of two ORIGINs counts.
+  EXPECT_EQ(decode_as<Update>(v4_plus(attr(0x40, 1, {2}))).attrs.origin, Origin::kIgp);
+  // The most severe outcome wins: a discard and a withdraw make a withdraw.
+  Update both = decode_as<Update>(
+      v4_plus(cat({attr(0x40, 6, hex("00")), attr(0x80, 4, hex("01"))})));
+  EXPECT_TRUE(both.treat_as_withdraw);
+  EXPECT_EQ(both.discarded_attributes, (std::vector<uint8_t>{6}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncation: every valid vector cut at every byte.
+
+std::vector<Bytes> valid_vectors() {
+  return {encode_keepalive(),
+          kOpenFrr,
+          kOpenBird,
+          kIPv4Update,
+          kIPv6Update,
+          update(kNlri203, {}, {}),
+          update({}, attr(0x80, 15, cat({hex("0002 01 80"), kV6Host})), {}),
+          encode_end_of_rib({Afi::kIPv4, kSafiUnicast}),
+          encode_end_of_rib({Afi::kIPv6, kSafiUnicast}),
+          message(3, hex("06 02 04 62796521")),
+          message(5, hex("0002 00 01"))};
+}
+
+// Where a valid UPDATE's NLRI field starts: after the withdrawn routes and the attributes.
+size_t update_nlri_offset(const Bytes& u) {
+  const size_t withdrawn = size_t{u[19]} << 8 | u[20];
+  return 23 + withdrawn + (size_t{u[21 + withdrawn]} << 8 | u[22 + withdrawn]);
+}
+
+TEST(Truncation, CutMessagesAreErrorsNeverCrashes) {
+  for (const Bytes& full : valid_vectors()) {
+    ASSERT_TRUE(std::holds_alternative<Message>(decode(full, {})));
+    for (size_t k = 0; k < full.size(); ++k) {
+      SCOPED_TRACE("message type " + std::to_string(full[18]) + " cut at " + std::to_string(k));
+      // Exactly k bytes on the heap, so that the sanitizers catch a read past them.
+      Bytes cut(full.begin(), full.begin() + k);
+      auto framed = frame_length(cut);
+      ASSERT_TRUE(std::holds_alternative<size_t>(framed));
+      // Not all there yet: 0 under 19 bytes, else the whole length the session must wait for.
+      EXPECT_EQ(std::get<size_t>(framed), k < kHeaderLen ? 0 : full.size());
+      for (bool four : {true, false}) {
+        auto r = decode(cut, {.four_octet_as = four});
+        ASSERT_TRUE(std::holds_alternative<Error>(r));
+      }
+      // The same bytes with the length field saying k: the body parsers see the cut.
+      if (k < kHeaderLen) continue;
+      cut[16] = static_cast<uint8_t>(k >> 8);
+      cut[17] = static_cast<uint8_t>(k);
+      for (bool four : {true, false}) {
+        auto r = decode(cut, {.four_octet_as = four});
+        const uint8_t type = full[18];
+        // OPEN, KEEPALIVE and ROUTE-REFRESH have no valid shorter form. An UPDATE cut before
+        // its NLRI cannot locate its fields; a NOTIFICATION's data may be any length.
+        if (type == 1 || type == 4 || type == 5 || (type == 2 && k < update_nlri_offset(full)) ||
+            (type == 3 && k < 21)) {
+          EXPECT_TRUE(std::holds_alternative<Error>(r));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bgp

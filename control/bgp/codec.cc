@@ -895,12 +895,12 @@ void build_update(const Update& u, const CodecOptions& opts, Writer& w) {
 
 std::string Prefix::str() const { return address.str() + "/" + std::to_string(length); }
 
+// By content: RFC 7606 handling of an attribute (a discarded or malformed one, which leaves
+// nothing behind) does not stop an otherwise empty UPDATE from marking the end of the RIB.
 bool Update::is_end_of_rib() const {
-  if (!withdrawn.empty() || !nlri.empty() || mp_reach_af || !mp_reach.empty() ||
-      !mp_unreach.empty() || !(attrs == Attributes{}) || treat_as_withdraw ||
-      !discarded_attributes.empty())
-    return false;
-  return true;  // IPv4 unicast (nothing at all) or the MP_UNREACH family's marker
+  // IPv4 unicast (nothing at all) or the MP_UNREACH family's marker (an empty MP_UNREACH).
+  return withdrawn.empty() && nlri.empty() && !mp_reach_af && mp_reach.empty() &&
+         mp_unreach.empty() && attrs == Attributes{};
 }
 
 std::variant<size_t, Error> frame_length(std::span<const uint8_t> buf) {

@@ -337,6 +337,10 @@ TEST(Update, EndOfRibForBothFamilies) {
   Update u6 = decode_as<Update>(v6);
   EXPECT_TRUE(u6.is_end_of_rib());
   EXPECT_EQ(u6.mp_unreach_af, (AfiSafi{Afi::kIPv6, kSafiUnicast}));
+  // An attribute dropped by RFC 7606 leaves the marker a marker.
+  Update discarded = decode_as<Update>(update({}, cat({hex("800f03 0002 01"), attr(0x40, 6, {1})}), {}));
+  EXPECT_EQ(discarded.discarded_attributes, (std::vector<uint8_t>{6}));
+  EXPECT_TRUE(discarded.is_end_of_rib());
   // Not End-of-RIB: attributes without NLRI.
   EXPECT_FALSE(decode_as<Update>(update({}, cat({kOrigin, kAsPath64512}), {})).is_end_of_rib());
 }

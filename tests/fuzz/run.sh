@@ -14,12 +14,12 @@ if [ ! -f "$build/build.ninja" ]; then
     -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null || {
     echo "FAIL fuzz-build: meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
-ninja -C "$build" tests/fuzz/frame_fuzzer tests/fuzz/config_fuzzer tests/fuzz/http_head_fuzzer tests/fuzz/l7_fuzzer >/dev/null || {
+ninja -C "$build" tests/fuzz/frame_fuzzer tests/fuzz/config_fuzzer tests/fuzz/http_head_fuzzer tests/fuzz/l7_fuzzer tests/fuzz/bgp_fuzzer >/dev/null || {
   echo "FAIL fuzz-build: ninja failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
-for target in frame config http_head l7; do
+for target in frame config http_head l7 bgp; do
   work=$(mktemp -d)            # corpus copy: the fuzzer adds what it finds
   mkdir -p "$work/corpus" "$work/artifacts"
   cp -r "$root/tests/fuzz/corpus/$target/." "$work/corpus/" 2>/dev/null

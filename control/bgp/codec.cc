@@ -299,7 +299,7 @@ constexpr uint8_t kAttrOrigin = 1, kAttrAsPath = 2, kAttrNextHop = 3, kAttrMed =
 // Segment types; 3 and 4 are the confederation ones (RFC 5065), parsed and not counted.
 constexpr uint8_t kSegSet = 1, kSegSequence = 2, kSegConfedSet = 4;
 
-// RFC 7606 approaches, least to most severe (2: the most severe one found applies).
+// RFC 7606 approaches, least to most severe (RFC 7606 3: the most severe one found applies).
 enum class Outcome : uint8_t { kOk, kAttributeDiscard, kTreatAsWithdraw, kSessionReset };
 
 struct Segment {
@@ -647,7 +647,7 @@ std::variant<Message, Error> decode_update(Reader& r, const CodecOptions& opts) 
     auto value = a.take(len);
     auto whole = attrs.subspan(start, a.pos() - start);
     if (p.seen[type]) {
-      // RFC 7606 3(g): a repeated MP_REACH/MP_UNREACH is a session reset; any other repeated
+      // RFC 7606 3: a repeated MP_REACH/MP_UNREACH is a session reset; any other repeated
       // attribute is dropped and the first one kept.
       if (type == kAttrMpReach || type == kAttrMpUnreach) {
         p.session_reset(make_error(err::kUpdate, err::kUpdateMalformedAttributeList,
@@ -664,7 +664,7 @@ std::variant<Message, Error> decode_update(Reader& r, const CodecOptions& opts) 
   if (p.reset) return *std::move(p.reset);
 
   // Well-known mandatory attributes, needed only when there is something to reach (RFC 4271
-  // 6.3; missing ones are treat-as-withdraw by RFC 7606 3(d); RFC 4760 makes NEXT_HOP needed
+  // 6.3; missing ones are treat-as-withdraw by RFC 7606 3; RFC 4760 makes NEXT_HOP needed
   // only with classic NLRI).
   const bool reach = !u.nlri.empty() || !u.mp_reach.empty();
   if (reach) {
@@ -808,32 +808,12 @@ void build_update(const Update& u, const CodecOptions& opts, Writer& w) {
     for (const auto& p : withdrawn4) write_prefix(w, p);
   }
 
-  // Path attributes, by type code. Everything but MP_UNREACH only when something is reached.
+  // Path attributes: MP_REACH_NLRI and MP_UNREACH_NLRI first (RFC 7606 5.1, so that a receiver
+  // finds the NLRI even if a later attribute is malformed), then the others by type code
+  // (RFC 4271 5). Everything but MP_UNREACH only when something is reached.
   const bool reaching = !nlri4.empty() || has_reach;
   const Attributes& at = u.attrs;
   auto attributes = [&](Writer& aw) {
-    if (reaching) {
-      write_attribute(aw, kWellKnown, kAttrOrigin,
-                      [&](Writer& v) { v.u8(static_cast<uint8_t>(at.origin)); });
-      write_attribute(aw, kWellKnown, kAttrAsPath,
-                      [&](Writer& v) { write_as_path(v, at.as_path, opts.four_octet_as); });
-      if (!nlri4.empty() && at.next_hop && at.next_hop->is_v4()) {
-        write_attribute(aw, kWellKnown, kAttrNextHop, [&](Writer& v) {
-          v.bytes(std::span<const uint8_t>(at.next_hop->bytes().data(), 4));
-        });
-      }
-      if (at.med)
-        write_attribute(aw, kOptionalNonTransitive, kAttrMed, [&](Writer& v) { v.u32(*at.med); });
-      if (at.local_pref) {
-        write_attribute(aw, kWellKnown, kAttrLocalPref,
-                        [&](Writer& v) { v.u32(*at.local_pref); });
-      }
-      if (!at.communities.empty()) {
-        write_attribute(aw, kOptionalTransitive, kAttrCommunities, [&](Writer& v) {
-          for (uint32_t c : at.communities) v.u32(c);
-        });
-      }
-    }
     if (has_reach) {
       write_attribute(aw, kOptionalNonTransitive, kAttrMpReach, [&](Writer& v) {
         v.u16(static_cast<uint16_t>(reach_af.afi));
@@ -863,6 +843,28 @@ void build_update(const Update& u, const CodecOptions& opts, Writer& w) {
         for (const auto& p : unreach)
           if (in_family(p, unreach_af)) write_prefix(v, p);
       });
+    }
+    if (reaching) {
+      write_attribute(aw, kWellKnown, kAttrOrigin,
+                      [&](Writer& v) { v.u8(static_cast<uint8_t>(at.origin)); });
+      write_attribute(aw, kWellKnown, kAttrAsPath,
+                      [&](Writer& v) { write_as_path(v, at.as_path, opts.four_octet_as); });
+      if (!nlri4.empty() && at.next_hop && at.next_hop->is_v4()) {
+        write_attribute(aw, kWellKnown, kAttrNextHop, [&](Writer& v) {
+          v.bytes(std::span<const uint8_t>(at.next_hop->bytes().data(), 4));
+        });
+      }
+      if (at.med)
+        write_attribute(aw, kOptionalNonTransitive, kAttrMed, [&](Writer& v) { v.u32(*at.med); });
+      if (at.local_pref) {
+        write_attribute(aw, kWellKnown, kAttrLocalPref,
+                        [&](Writer& v) { v.u32(*at.local_pref); });
+      }
+      if (!at.communities.empty()) {
+        write_attribute(aw, kOptionalTransitive, kAttrCommunities, [&](Writer& v) {
+          for (uint32_t c : at.communities) v.u32(c);
+        });
+      }
     }
     if (reaching && !opts.four_octet_as &&
         std::any_of(at.as_path.begin(), at.as_path.end(), [](uint32_t a) { return a > 0xffff; })) {
@@ -1107,9 +1109,10 @@ std::string notification_name(uint8_t code, uint8_t subcode) {
                                            "Optional Attribute Error",
                                            "Invalid Network Field",
                                            "Malformed AS_PATH"};
-  static const char* const kFsmSub[] = {nullptr, "Unexpected Message in OpenSent",
-                                        "Unexpected Message in OpenConfirm",
-                                        "Unexpected Message in Established"};
+  static const char* const kFsmSub[] = {nullptr,
+                                        "Receive Unexpected Message in OpenSent State",
+                                        "Receive Unexpected Message in OpenConfirm State",
+                                        "Receive Unexpected Message in Established State"};
   static const char* const kCeaseSub[] = {nullptr,
                                           "Maximum Number of Prefixes Reached",
                                           "Administrative Shutdown",

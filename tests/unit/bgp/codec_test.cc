@@ -119,10 +119,11 @@ const Bytes kV6Nh = hex("20010db8 00000000 00000000 00000001");                 
 
 const Bytes kIPv4Update =
     update({}, cat({kOrigin, kAsPath64512, kNextHop, kCommunities, kLarge}), kNlri203);
-const Bytes kIPv6Update =
-    update({}, cat({kOrigin, kAsPath64512, attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh,
-                                                              hex("00 80"), kV6Host}))}),
-           {});
+// MP_REACH_NLRI first, as RFC 7606 5.1 asks of senders (FRR does so).
+const Bytes kIPv6Update = update(
+    {}, cat({attr(0x80, 14, cat({hex("0002 01 10"), kV6Nh, hex("00 80"), kV6Host})), kOrigin,
+             kAsPath64512}),
+    {});
 
 // FRR / GoBGP style: one capability per optional parameter.
 const Bytes kOpenFrr = message(1, cat({hex("04 fc00 005a c633640a"), hex("1c"),
@@ -447,6 +448,8 @@ TEST(Names, NotificationNames) {
   EXPECT_EQ(notification_name(1, 2), "Message Header Error/Bad Message Length");
   EXPECT_EQ(notification_name(3, 11), "UPDATE Message Error/Malformed AS_PATH");
   EXPECT_EQ(notification_name(2, 0), "OPEN Message Error");
+  EXPECT_EQ(notification_name(5, 3), "Finite State Machine Error/Receive Unexpected Message in "
+                                     "Established State");
   EXPECT_EQ(notification_name(6, 42), "Cease/subcode 42");
   EXPECT_EQ(notification_name(99, 1), "error code 99/subcode 1");
   EXPECT_EQ(pfx("2001:db8::", 32).str(), "2001:db8::/32");

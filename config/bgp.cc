@@ -118,8 +118,6 @@ constexpr const char* kHidden = "(value not shown)";
 constexpr const char* kInvalidIpMessage =
     "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
 constexpr const char* kNotSupported = "not supported by Portico's speaker";
-// TCP_MD5SIG_MAXKEYLEN: the longest key Linux takes for TCP-MD5 (RFC 2385).
-constexpr size_t kMaxMd5KeyBytes = 80;
 constexpr uint64_t kMaxTimerMs = 65535 * 1000ULL;  // BGP timers are 16-bit seconds (RFC 4271)
 
 std::optional<FieldMap> item_fields(Document& doc, const Field& item) {
@@ -160,8 +158,8 @@ void read_names(Document& doc, const Field& f, std::vector<std::string>* out, Fi
       doc.duplicate(item, quote(s), "also " + it->second);
       continue;
     }
-    lines->note(Field{item.node, f.path + "[" + std::to_string(out->size()) + "]", item.line,
-                      true});
+    lines->note(
+        Field{item.node, f.path + "[" + std::to_string(out->size()) + "]", item.line, true});
     out->push_back(std::move(s));
   }
 }
@@ -286,7 +284,7 @@ void read_password(Document& doc, FieldMap& spec, bool v1beta1, BGPPeer* out, Fi
   if (read_secret_string(doc, pw, &out->password)) {
     if (out->password.find_first_of("\r\n") != std::string::npos) {
       doc.invalid(pw, kHidden, "must not contain line breaks");
-    } else if (out->password.size() > kMaxMd5KeyBytes) {
+    } else if (out->password.size() > kMaxTcpMd5KeyBytes) {
       doc.invalid(pw, kHidden,
                   "must be at most 80 bytes (the longest TCP-MD5 key, RFC 2385, Linux takes)");
     }
@@ -474,12 +472,14 @@ void decode_bgp_advertisement(Document& doc, FieldMap& top, BGPAdvertisement* ou
   // An aggregated prefix serves several Services; selecting Services cannot apply to it.
   if (!out->service_selectors.empty()) {
     if (out->aggregation_length != 32) {
-      doc.forbidden(v4, "serviceSelectors and aggregationLength are mutually exclusive, both "
-                        "cannot be set");
+      doc.forbidden(v4,
+                    "serviceSelectors and aggregationLength are mutually exclusive, both "
+                    "cannot be set");
     }
     if (out->aggregation_length_v6 != 128) {
-      doc.forbidden(v6, "serviceSelectors and aggregationLengthV6 are mutually exclusive, both "
-                        "cannot be set");
+      doc.forbidden(v6,
+                    "serviceSelectors and aggregationLengthV6 are mutually exclusive, both "
+                    "cannot be set");
     }
   }
   spec->warn_unknown();
@@ -521,7 +521,6 @@ void decode_community(Document& doc, FieldMap& top, Community* out, FieldLines* 
 
 namespace {
 
-constexpr const char* kBasicAuth = "kubernetes.io/basic-auth";
 constexpr size_t kMaxSecretBytes = 1024 * 1024;  // core/v1 MaxSecretSize
 
 int base64_digit(char c) {
@@ -629,7 +628,8 @@ void decode_secret(Document& doc, FieldMap& top, Secret* out, FieldLines* lines)
   if (total > kMaxSecretBytes) {
     doc.error(data_f, "Too long: must have at most " + std::to_string(kMaxSecretBytes) + " bytes");
   }
-  if (out->type == kBasicAuth && data.count("username") == 0 && data.count("password") == 0) {
+  if (out->type == kBasicAuthSecretType && data.count("username") == 0 &&
+      data.count("password") == 0) {
     doc.required(Field{YAML::Node(), "data[username]", data_f.line, true});
     doc.required(Field{YAML::Node(), "data[password]", data_f.line, true});
   }

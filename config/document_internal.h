@@ -192,6 +192,10 @@ struct FieldLines {
   }
 };
 
+// The Secret type and the key length BGP passwords need (TCP_MD5SIG_MAXKEYLEN, RFC 2385 keys).
+constexpr const char* kBasicAuthSecretType = "kubernetes.io/basic-auth";
+constexpr size_t kMaxTcpMd5KeyBytes = 80;
+
 // One FieldLines per object, parallel to the ObjectSet's lists of the BGP kinds.
 struct BgpFieldLines {
   std::vector<FieldLines> peers, advertisements, communities, secrets;

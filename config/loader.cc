@@ -1061,9 +1061,9 @@ void Loader::add_document(const YAML::Node& root, const std::string& file, bool 
   const SourceRef src{file, line};
   if (known != nullptr) {
     const size_t slash = api_version.find('/');
-    const std::string_view version =
-        slash == std::string::npos ? std::string_view(api_version)
-                                   : std::string_view(api_version).substr(slash + 1);
+    const std::string_view version = slash == std::string::npos
+                                         ? std::string_view(api_version)
+                                         : std::string_view(api_version).substr(slash + 1);
     add_known(doc, *top, *known, version, std::move(meta), src);
     return;
   }

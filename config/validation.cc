@@ -216,14 +216,13 @@ std::vector<std::string> config_key_errors(std::string_view value) {
   if (value.size() > kDns1123SubdomainMaxLength) {
     errors.push_back(max_len_error(kDns1123SubdomainMaxLength));
   }
-  const bool chars_ok =
-      !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-        return is_alnum(c) || c == '-' || c == '_' || c == '.';
-      });
+  const bool chars_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return is_alnum(c) || c == '-' || c == '_' || c == '.';
+  });
   if (!chars_ok) {
-    errors.push_back(regex_error(
-        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-        "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+    errors.push_back(
+        regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                    "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
   }
   if (value == ".") {
     errors.push_back("must not be '.'");
@@ -1390,9 +1389,8 @@ bool jointly_satisfiable(const LabelSelector& a, const LabelSelector& b) {
   }
   for (const auto& [key, k] : keys) {
     if (k.must_exist && k.must_not_exist) return false;
-    if (k.allowed && std::all_of(k.allowed->begin(), k.allowed->end(), [&](const std::string& v) {
-          return k.excluded.count(v) != 0;
-        })) {
+    if (k.allowed && std::all_of(k.allowed->begin(), k.allowed->end(),
+                                 [&](const std::string& v) { return k.excluded.count(v) != 0; })) {
       return false;
     }
   }
@@ -1459,9 +1457,6 @@ std::string canonical_spec(const BGPAdvertisement& ad) {
          canonical_list(ad.ip_address_pool_selectors) + "|" + canonical_list(ad.node_selectors) +
          "|" + canonical_list(ad.service_selectors) + "|" + sorted_joined(ad.peers);
 }
-
-constexpr const char* kBasicAuth = "kubernetes.io/basic-auth";
-constexpr size_t kMaxMd5KeyBytes = 80;  // TCP_MD5SIG_MAXKEYLEN
 
 class SetChecker {
  public:
@@ -1722,8 +1717,8 @@ class SetChecker {
         bgp_report(true, "Community", co, bgp_lines_.communities, c, path,
                    "duplicate definition of community " + quote(name) + " (already defined by " +
                        object_ref("Community", first.meta) + " at " + first.src.file + ":" +
-                       std::to_string(bgp_line(bgp_lines_.communities, it->second.first,
-                                               first_path, first.src)) +
+                       std::to_string(bgp_line(bgp_lines_.communities, it->second.first, first_path,
+                                               first.src)) +
                        ")");
       }
     }
@@ -1746,9 +1741,9 @@ class SetChecker {
     }
     const Secret& secret = *it->second;
     const std::string at = " (" + where(secret.src) + ")";
-    if (secret.type != kBasicAuth) {
-      report(true, "secret type mismatch on Secret " + name + at + ": type " +
-                       quote(secret.type) + ", type " + quote(kBasicAuth) + " is expected");
+    if (secret.type != kBasicAuthSecretType) {
+      report(true, "secret type mismatch on Secret " + name + at + ": type " + quote(secret.type) +
+                       ", type " + quote(kBasicAuthSecretType) + " is expected");
       return;
     }
     auto pw = secret.data.find("password");
@@ -1756,7 +1751,7 @@ class SetChecker {
       report(true, "password not specified in the secret " + name + at + " (key \"password\")");
     } else if (pw->second.find_first_of("\r\n") != std::string::npos) {
       report(true, "the password in Secret " + name + at + " contains line breaks");
-    } else if (pw->second.size() > kMaxMd5KeyBytes) {
+    } else if (pw->second.size() > kMaxTcpMd5KeyBytes) {
       report(true, "the password in Secret " + name + at +
                        " is longer than 80 bytes (the longest TCP-MD5 key Linux takes)");
     }
@@ -1783,9 +1778,9 @@ class SetChecker {
         }
         if (!selectors_may_overlap(peer.node_selectors, other.node_selectors)) continue;
         bgp_report(true, "BGPPeer", peer, bgp_lines_.peers, i, "spec.peerAddress",
-                   "peer " + peer.peer_address.str() + " port " +
-                       std::to_string(peer.peer_port) + " is already defined by " +
-                       object_ref("BGPPeer", other.meta) + " (" + where(other.src) +
+                   "peer " + peer.peer_address.str() + " port " + std::to_string(peer.peer_port) +
+                       " is already defined by " + object_ref("BGPPeer", other.meta) + " (" +
+                       where(other.src) +
                        "), and the nodeSelectors of the two may select the same node: a node "
                        "runs one session per peer address and port");
         break;
@@ -1837,13 +1832,11 @@ class SetChecker {
           const int w = widest(p, e);
           if (length >= w) continue;
           bgp_report(true, "BGPAdvertisement", ad, bgp_lines_.advertisements, index, path,
-                     "Invalid value: " + std::to_string(length) + ": prefix /" +
-                         std::to_string(w) + " of " + pool.addresses[e].text + " in pool " +
-                         quote(pool.meta.name) + " (" + pool.src.file + ":" +
-                         std::to_string(entry_line(p, e)) +
+                     "Invalid value: " + std::to_string(length) + ": prefix /" + std::to_string(w) +
+                         " of " + pool.addresses[e].text + " in pool " + quote(pool.meta.name) +
+                         " (" + pool.src.file + ":" + std::to_string(entry_line(p, e)) +
                          ") is more specific than the aggregation length: the /" +
-                         std::to_string(length) +
-                         " route would cover addresses outside the pool");
+                         std::to_string(length) + " route would cover addresses outside the pool");
           reported = true;
         }
         if (reported) break;
@@ -1889,8 +1882,7 @@ class SetChecker {
         if (!other.service_selectors.empty()) continue;
         if (std::find(selected[j].begin(), selected[j].end(), p) == selected[j].end()) continue;
         if (compatible_local_pref(ad, other, objects_.pools[p])) continue;
-        bgp_report(true, "BGPAdvertisement", ad, bgp_lines_.advertisements, index,
-                   "spec.localPref",
+        bgp_report(true, "BGPAdvertisement", ad, bgp_lines_.advertisements, index, "spec.localPref",
                    "invalid local preference " + local_pref_text(ad) + ": local preference " +
                        local_pref_text(other) + " was already set by " +
                        object_ref("BGPAdvertisement", other.meta) + " (" + where(other.src) +
@@ -1932,9 +1924,9 @@ class SetChecker {
       }
       for (size_t k = 0; k < ad.peers.size(); ++k) {
         if (peer_names.count(ad.peers[k]) != 0) continue;
-        report(false, "spec.peers[" + std::to_string(k) + "]",
-               "no BGPPeer named " + quote(ad.peers[k]) +
-                   "; nothing is sent to it until one exists");
+        report(
+            false, "spec.peers[" + std::to_string(k) + "]",
+            "no BGPPeer named " + quote(ad.peers[k]) + "; nothing is sent to it until one exists");
       }
       selected.push_back(selected_pools(ad));
       check_aggregation(i, ad, selected.back());

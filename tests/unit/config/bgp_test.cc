@@ -67,8 +67,8 @@ TEST(BgpCommunity, ParsesStandardAndLarge) {
 
 TEST(BgpCommunity, RefusesEverythingElse) {
   for (const char* bad : {"", "64512", "65536:1", "1:65536", "-1:1", "+1:1", "1:", ":1", "a:b",
-                          "1:2:3", "large:1:2", "large:1:2:4294967296", "LARGE:1:2:3",
-                          "x:1:2:3", "1 :2", "no-export", "large:1:2:3:4", "64512:0x10"}) {
+                          "1:2:3", "large:1:2", "large:1:2:4294967296", "LARGE:1:2:3", "x:1:2:3",
+                          "1 :2", "no-export", "large:1:2:3:4", "64512:0x10"}) {
     BgpCommunity c;
     c.value = 77;
     EXPECT_FALSE(parse_bgp_community(bad, &c)) << bad;
@@ -118,8 +118,8 @@ TEST(BgpPeer, InvalidFieldsAreReportedAtTheirLine) {
        "spec.myASN: Required value"},
       {"myASN zero", "  myASN: 0\n  peerASN: 1\n  peerAddress: 198.51.100.1\n", 7,
        "spec.myASN: Invalid value: 0: must be greater than or equal to 1"},
-      {"myASN past 32 bits", "  myASN: 4294967296\n  peerASN: 1\n  peerAddress: 198.51.100.1\n",
-       7, "spec.myASN: Invalid value: 4294967296: must be between 1 and 4294967295, inclusive"},
+      {"myASN past 32 bits", "  myASN: 4294967296\n  peerASN: 1\n  peerAddress: 198.51.100.1\n", 7,
+       "spec.myASN: Invalid value: 4294967296: must be between 1 and 4294967295, inclusive"},
       {"myASN a string", "  myASN: \"64512\"\n  peerASN: 1\n  peerAddress: 198.51.100.1\n", 7,
        "spec.myASN: Invalid value: \"64512\": must be of type integer"},
       {"peerASN missing", "  myASN: 1\n  peerAddress: 198.51.100.1\n", 6,
@@ -127,8 +127,8 @@ TEST(BgpPeer, InvalidFieldsAreReportedAtTheirLine) {
       {"dynamicASN", "  myASN: 1\n  dynamicASN: external\n  peerAddress: 198.51.100.1\n", 8,
        "spec.dynamicASN: Forbidden: not supported by Portico's speaker: Portico needs the peer's "
        "AS number in spec.peerASN"},
-      {"localASN", "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  localASN: 65000\n",
-       10, "spec.localASN: Forbidden: not supported by Portico's speaker"},
+      {"localASN", "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  localASN: 65000\n", 10,
+       "spec.localASN: Forbidden: not supported by Portico's speaker"},
       {"vrf", "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  vrf: red\n", 10,
        "spec.vrf: Forbidden: not supported by Portico's speaker"},
       {"interface", "  myASN: 1\n  peerASN: 2\n  interface: eth0\n", 9,
@@ -154,8 +154,7 @@ TEST(BgpPeer, InvalidFieldsAreReportedAtTheirLine) {
       {"peerPort too big",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  peerPort: 16385\n", 10,
        "spec.peerPort: Invalid value: 16385: must be between 1 and 16384, inclusive"},
-      {"holdTime 2s", "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  holdTime: 2s\n",
-       10,
+      {"holdTime 2s", "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  holdTime: 2s\n", 10,
        "spec.holdTime: Invalid value: \"2s\": must be 0 (no keepalives) or from 3s to 65535s "
        "(RFC 4271)"},
       {"holdTime past 16 bits",
@@ -170,17 +169,20 @@ TEST(BgpPeer, InvalidFieldsAreReportedAtTheirLine) {
       {"keepalive above hold",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  holdTime: 30s\n"
        "  keepaliveTime: 31s\n",
-       11, "spec.keepaliveTime: Invalid value: \"31s\": must not be greater than spec.holdTime (30s)"},
+       11,
+       "spec.keepaliveTime: Invalid value: \"31s\": must not be greater than spec.holdTime (30s)"},
       {"keepalive with hold 0",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  holdTime: 0s\n"
        "  keepaliveTime: 1s\n",
-       11, "spec.keepaliveTime: Invalid value: \"1s\": must not be greater than spec.holdTime (0s)"},
+       11,
+       "spec.keepaliveTime: Invalid value: \"1s\": must not be greater than spec.holdTime (0s)"},
       {"keepalive alone past a 16-bit hold",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  keepaliveTime: 21846s\n", 10,
        "spec.keepaliveTime: Invalid value: \"21846s\": must be at most 21845s"},
       {"connectTime 0",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  connectTime: 0s\n", 10,
-       "spec.connectTime: Invalid value: \"0s\": connect time should be between 1 seconds to 65535"},
+       "spec.connectTime: Invalid value: \"0s\": connect time should be between 1 seconds to "
+       "65535"},
       {"connectTime too long",
        "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n  connectTime: 65536s\n", 10,
        "connect time should be between 1 seconds to 65535"},
@@ -252,10 +254,9 @@ TEST(BgpPeer, HoldAndKeepaliveAreDerivedFromEachOther) {
       {"  holdTime: 1m\n  keepaliveTime: 5s\n", 60000, 5000},
   };
   for (const TimerCase& c : cases) {
-    const LoadResult r = load_text(yaml(kPeerHeader) +
-                                       "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n" +
-                                       c.spec,
-                                   "in.yaml");
+    const LoadResult r = load_text(
+        yaml(kPeerHeader) + "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n" + c.spec,
+        "in.yaml");
     ASSERT_TRUE(r.ok()) << c.spec << dump(r);
     EXPECT_EQ(r.objects.bgp_peers[0].hold_time_ms, c.hold_ms) << c.spec;
     EXPECT_EQ(r.objects.bgp_peers[0].keepalive_time_ms, c.keepalive_ms) << c.spec;
@@ -286,10 +287,9 @@ TEST(BgpPeer, PasswordsNeverAppearInMessages) {
       "  password: \"s3cret-value\\nsecond line\"\n"  // a line break
   };
   for (const std::string& spec : specs) {
-    const LoadResult r = load_text(yaml(kPeerHeader) +
-                                       "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n" +
-                                       spec,
-                                   "in.yaml");
+    const LoadResult r = load_text(
+        yaml(kPeerHeader) + "  myASN: 1\n  peerASN: 2\n  peerAddress: 198.51.100.1\n" + spec,
+        "in.yaml");
     ASSERT_FALSE(r.ok()) << spec;
     const std::string all = dump(r);
     EXPECT_NE(all.find("spec.password: Invalid value: (value not shown)"), std::string::npos)
@@ -305,8 +305,9 @@ TEST(BgpPeer, V1beta1HasFewerFieldsAndIsDeprecated) {
   ASSERT_TRUE(r.ok()) << dump(r);
   ASSERT_EQ(r.warnings.size(), 2u) << dump(r);
   EXPECT_EQ(r.warnings[0].str(),
-            file + ":2: BGPPeer/metallb-system/legacy: metallb.io/v1beta1 BGPPeer is deprecated, "
-                   "please use metallb.io/v1beta2");
+            file +
+                ":2: BGPPeer/metallb-system/legacy: metallb.io/v1beta1 BGPPeer is deprecated, "
+                "please use metallb.io/v1beta2");
   EXPECT_EQ(r.warnings[1].str(),
             file + ":16: BGPPeer/metallb-system/legacy: unknown field \"spec.connectTime\"");
   ASSERT_EQ(r.objects.bgp_peers.size(), 1u);
@@ -411,9 +412,10 @@ metadata: {name: md5, namespace: metallb-system}
 stringData: {password: abc}
 )"),
                            "in.yaml");
-  expect_error(r, 8, kPeerRef,
-               "spec.passwordSecret: secret type mismatch on Secret metallb-system/md5 (in.yaml:11): "
-               "type \"Opaque\", type \"kubernetes.io/basic-auth\" is expected");
+  expect_error(
+      r, 8, kPeerRef,
+      "spec.passwordSecret: secret type mismatch on Secret metallb-system/md5 (in.yaml:11): "
+      "type \"Opaque\", type \"kubernetes.io/basic-auth\" is expected");
   r = load_text(peer_with_secret(R"(
 apiVersion: v1
 kind: Secret
@@ -531,9 +533,10 @@ TEST(BgpSecret, DataIsBase64AndStringDataWins) {
 
   ASSERT_EQ(r.errors.size(), 1u) << dump(r);
   EXPECT_EQ(r.errors[0].str(),
-            file + ":20: Secret/metallb-system/broken: data[password]: Invalid value: (value not "
-                   "shown): illegal base64 data at input byte 7 (data values are base64; write "
-                   "plain text under stringData)");
+            file +
+                ":20: Secret/metallb-system/broken: data[password]: Invalid value: (value not "
+                "shown): illegal base64 data at input byte 7 (data values are base64; write "
+                "plain text under stringData)");
   EXPECT_EQ(dump(r).find("hunter2"), std::string::npos);
 }
 
@@ -597,13 +600,14 @@ constexpr const char* kAdRef = "BGPAdvertisement/metallb-system/ad";
 
 std::string pool(const char* name, const char* addresses, const char* labels = "{}") {
   return std::string("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: ") +
-         name + "\n  namespace: metallb-system\n  labels: " + labels + "\nspec:\n  addresses: " +
-         addresses + "\n---\n";
+         name + "\n  namespace: metallb-system\n  labels: " + labels +
+         "\nspec:\n  addresses: " + addresses + "\n---\n";
 }
 
 // An advertisement named `name` whose spec lines are `spec`; its `spec:` is its line 6.
 std::string ad(const char* spec, const char* name = "ad") {
-  return std::string("apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata:\n  name: ") +
+  return std::string(
+             "apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata:\n  name: ") +
          name + "\n  namespace: metallb-system\nspec:\n" + spec;
 }
 
@@ -701,8 +705,8 @@ spec:
     - {name: no-export, value: "65535:65281"}
 ---
 )");
-  LoadResult r = load_text(community + ad("  communities: [no-export, \"large:1:2:3\"]\n"),
-                           "in.yaml");
+  LoadResult r =
+      load_text(community + ad("  communities: [no-export, \"large:1:2:3\"]\n"), "in.yaml");
   ASSERT_TRUE(r.ok()) << dump(r);
   EXPECT_TRUE(r.warnings.empty()) << dump(r);
 
@@ -816,10 +820,10 @@ TEST(BgpAdvertisement, DifferentLocalPrefForTheSameRoutesIsAnError) {
       {"same localPref", "  localPref: 100\n", "  localPref: 100\n  peers: [left]\n", false},
       {"different localPref", "  localPref: 100\n", "  localPref: 200\n", true},
       {"unset against set", "  communities: [\"1:1\"]\n", "  localPref: 200\n", true},
-      {"disjoint peers", "  localPref: 100\n  peers: [left]\n", "  localPref: 200\n  peers: [right]\n",
-       false},
-      {"shared peer", "  localPref: 100\n  peers: [left, right]\n", "  localPref: 200\n  peers: [right]\n",
-       true},
+      {"disjoint peers", "  localPref: 100\n  peers: [left]\n",
+       "  localPref: 200\n  peers: [right]\n", false},
+      {"shared peer", "  localPref: 100\n  peers: [left, right]\n",
+       "  localPref: 200\n  peers: [right]\n", true},
       {"disjoint nodes", "  localPref: 100\n  nodeSelectors: [{matchLabels: {rack: a}}]\n",
        "  localPref: 200\n  nodeSelectors: [{matchLabels: {rack: b}}]\n", false},
       {"another IPv4 aggregation on an IPv4 pool", "  localPref: 100\n",
@@ -849,18 +853,17 @@ TEST(BgpAdvertisement, DifferentLocalPrefForTheSameRoutesIsAnError) {
 }
 
 TEST(BgpAdvertisement, IdenticalAdvertisementsAreADuplicateDefinition) {
-  const LoadResult r = load_text(ad("  communities: [\"1:1\", \"2:2\"]\n  localPref: 5\n", "a") +
-                                     "---\n" +
-                                     ad("  localPref: 5\n  communities: [\"2:2\", \"1:1\"]\n", "b"),
-                                 "in.yaml");
+  const LoadResult r =
+      load_text(ad("  communities: [\"1:1\", \"2:2\"]\n  localPref: 5\n", "a") + "---\n" +
+                    ad("  localPref: 5\n  communities: [\"2:2\", \"1:1\"]\n", "b"),
+                "in.yaml");
   ASSERT_EQ(r.errors.size(), 1u) << dump(r);
   EXPECT_EQ(r.errors[0].str(),
             "in.yaml:15: BGPAdvertisement/metallb-system/b: spec: duplicate definition: the same "
             "spec as BGPAdvertisement/metallb-system/a (in.yaml:1)");
   // One field apart: two advertisements.
-  const LoadResult other = load_text(ad("  localPref: 5\n", "a") + "---\n" +
-                                         ad("  localPref: 5\n  peers: [x]\n", "b"),
-                                     "in.yaml");
+  const LoadResult other = load_text(
+      ad("  localPref: 5\n", "a") + "---\n" + ad("  localPref: 5\n  peers: [x]\n", "b"), "in.yaml");
   EXPECT_EQ(find(other.errors, "duplicate definition"), nullptr) << dump(other);
 }
 

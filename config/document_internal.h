@@ -177,13 +177,56 @@ void decode_gateway(Document& doc, FieldMap& top, Gateway* out);
 void decode_http_route(Document& doc, FieldMap& top, HttpRoute* out);
 void decode_reference_grant(Document& doc, FieldMap& top, ReferenceGrant* out);
 
+// ---- BGP kinds (bgp.cc) ----
+
+// Lines of the fields that rules across objects point at, by field path ("spec.peers[1]"),
+// recorded by the decoders; the object's own line stands in for a path not recorded.
+struct FieldLines {
+  std::map<std::string, int> lines;
+  void note(const Field& f) {
+    if (f.written) lines[f.path] = f.line;
+  }
+  int at(const std::string& path, int fallback) const {
+    auto it = lines.find(path);
+    return it == lines.end() ? fallback : it->second;
+  }
+};
+
+// The Secret type and the key length BGP passwords need (TCP_MD5SIG_MAXKEYLEN, RFC 2385 keys).
+constexpr const char* kBasicAuthSecretType = "kubernetes.io/basic-auth";
+constexpr size_t kMaxTcpMd5KeyBytes = 80;
+
+// One FieldLines per object, parallel to the ObjectSet's lists of the BGP kinds.
+struct BgpFieldLines {
+  std::vector<FieldLines> peers, advertisements, communities, secrets;
+};
+
+// metallb.io BGPPeer at `version` ("v1beta2", or "v1beta1" with its smaller field set: the
+// fields v1beta1 lacks are unknown fields there), BGPAdvertisement and Community (v1beta1), and
+// core/v1 Secret. Checks of one object only; references are checked by check_object_set.
+void decode_bgp_peer(Document& doc, FieldMap& top, std::string_view version, BGPPeer* out,
+                     FieldLines* lines);
+void decode_bgp_advertisement(Document& doc, FieldMap& top, BGPAdvertisement* out,
+                              FieldLines* lines);
+void decode_community(Document& doc, FieldMap& top, Community* out, FieldLines* lines);
+void decode_secret(Document& doc, FieldMap& top, Secret* out, FieldLines* lines);
+
+// Why `text` is not a community value, in MetalLB's words ("invalid community value: ..."),
+// or nullopt when parse_bgp_community accepts it. *alias_shaped is set when the text has neither
+// shape (two fields AA:NN, four fields large:A:B:C): MetalLB then takes it for the name of a
+// Community alias rather than a malformed value.
+std::optional<std::string> bgp_community_error(const std::string& text, bool* alias_shaped);
+
 // ---- rules across objects (validation.cc) ----
 
 // Duplicate objects, duplicate pool names, overlapping pool entries, pools holding the node's
-// own addresses, references to missing pools or interfaces. `pool_entry_lines` is parallel to
-// objects.pools (one line per spec.addresses entry).
+// own addresses, references to missing pools or interfaces, and the BGP rules that span objects
+// (duplicate peers, password Secrets, community aliases, aggregation lengths against the pools,
+// conflicting localPref). `pool_entry_lines` is parallel to objects.pools (one line per
+// spec.addresses entry); `bgp_lines` to the BGP lists.
 void check_object_set(const ObjectSet& objects,
                       const std::vector<std::vector<int>>& pool_entry_lines,
-                      std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings);
+                      const BgpFieldLines& bgp_lines, std::vector<Diagnostic>* errors,
+                      std::vector<Diagnostic>* warnings);
 
 }  // namespace config

@@ -3,9 +3,10 @@
 // Runs on the control thread (start-up, SIGHUP reload) and in `portico check`. The steps, for
 // each file: refuse tab-indented lines (yaml-cpp accepts them, kubectl does not), parse every
 // YAML document with yaml-cpp, dispatch on apiVersion + kind, read the metadata with the API
-// server's name rules, and hand the rest to the kind's decoder (validation.cc). Once every file is
-// read, the rules that span objects run (duplicates, overlapping pools). Nothing throws out of
-// here: I/O failures, YAML syntax errors and even internal surprises become Diagnostics.
+// server's name rules, and hand the rest to the kind's decoder (validation.cc, gateway.cc,
+// bgp.cc). Once every file is read, the rules that span objects run (duplicates, overlapping
+// pools, BGP references). Nothing throws out of here: I/O failures, YAML syntax errors and even
+// internal surprises become Diagnostics.
 //
 // This file also implements the typed field access of config/document_internal.h.
 #include "config/loader.h"
@@ -545,6 +546,10 @@ enum class KindId : uint8_t {
   kGateway,
   kHTTPRoute,
   kReferenceGrant,
+  kBGPPeer,
+  kBGPAdvertisement,
+  kCommunity,
+  kSecret,
 };
 
 enum class NameRule : uint8_t { kSubdomain, kLabel, kDns1035, kAny };
@@ -575,7 +580,17 @@ constexpr KindInfo kKinds[] = {
      {"v1beta1"},
      true,
      NameRule::kSubdomain},
+    // BGPPeer: v1beta2 is stored; v1beta1 (deprecated) is still served, with fewer fields.
+    {KindId::kBGPPeer, "metallb.io", "BGPPeer", {"v1beta2", "v1beta1"}, true, NameRule::kSubdomain},
+    {KindId::kBGPAdvertisement,
+     "metallb.io",
+     "BGPAdvertisement",
+     {"v1beta1"},
+     true,
+     NameRule::kSubdomain},
+    {KindId::kCommunity, "metallb.io", "Community", {"v1beta1"}, true, NameRule::kSubdomain},
     {KindId::kService, "", "Service", {"v1"}, true, NameRule::kDns1035},
+    {KindId::kSecret, "", "Secret", {"v1"}, true, NameRule::kSubdomain},
     {KindId::kNamespace, "", "Namespace", {"v1"}, false, NameRule::kLabel},
     {KindId::kEndpointSlice,
      "discovery.k8s.io",
@@ -868,13 +883,15 @@ class Loader {
   void add_directory(const std::string& path);
   void add_document(const YAML::Node& root, const std::string& file, bool in_list = false);
   void add_list(Document& doc, FieldMap& top, const std::string& file);
-  void add_known(Document& doc, FieldMap& top, const KindInfo& k, ObjectMeta meta, SourceRef src);
+  void add_known(Document& doc, FieldMap& top, const KindInfo& k, std::string_view version,
+                 ObjectMeta meta, SourceRef src);
   void error(const std::string& file, int line, std::string message) {
     result_.errors.push_back(Diagnostic{file, line, "", std::move(message)});
   }
 
   LoadResult result_;
   std::vector<std::vector<int>> pool_entry_lines_;  // parallel to result_.objects.pools
+  BgpFieldLines bgp_lines_;                         // parallel to the BGP kinds' lists
 };
 
 void Loader::add_path(const std::string& path) {
@@ -1043,7 +1060,11 @@ void Loader::add_document(const YAML::Node& root, const std::string& file, bool 
   read_metadata(doc, *top, known, kind, &meta);
   const SourceRef src{file, line};
   if (known != nullptr) {
-    add_known(doc, *top, *known, std::move(meta), src);
+    const size_t slash = api_version.find('/');
+    const std::string_view version = slash == std::string::npos
+                                         ? std::string_view(api_version)
+                                         : std::string_view(api_version).substr(slash + 1);
+    add_known(doc, *top, *known, version, std::move(meta), src);
     return;
   }
   std::string message = "kind " + kind + " (apiVersion " + api_version +
@@ -1062,8 +1083,8 @@ void Loader::add_list(Document& doc, FieldMap& top, const std::string& file) {
   top.warn_unknown();
 }
 
-void Loader::add_known(Document& doc, FieldMap& top, const KindInfo& k, ObjectMeta meta,
-                       SourceRef src) {
+void Loader::add_known(Document& doc, FieldMap& top, const KindInfo& k, std::string_view version,
+                       ObjectMeta meta, SourceRef src) {
   ObjectSet& set = result_.objects;
   switch (k.id) {
     case KindId::kNodeConfig:
@@ -1109,12 +1130,31 @@ void Loader::add_known(Document& doc, FieldMap& top, const KindInfo& k, ObjectMe
           ReferenceGrant{.meta = std::move(meta), .src = std::move(src)});
       decode_reference_grant(doc, top, &set.reference_grants.back());
       break;
+    case KindId::kBGPPeer:
+      set.bgp_peers.push_back(BGPPeer{.meta = std::move(meta), .src = std::move(src)});
+      decode_bgp_peer(doc, top, version, &set.bgp_peers.back(), &bgp_lines_.peers.emplace_back());
+      break;
+    case KindId::kBGPAdvertisement:
+      set.bgp_advertisements.push_back(
+          BGPAdvertisement{.meta = std::move(meta), .src = std::move(src)});
+      decode_bgp_advertisement(doc, top, &set.bgp_advertisements.back(),
+                               &bgp_lines_.advertisements.emplace_back());
+      break;
+    case KindId::kCommunity:
+      set.communities.push_back(Community{.meta = std::move(meta), .src = std::move(src)});
+      decode_community(doc, top, &set.communities.back(), &bgp_lines_.communities.emplace_back());
+      break;
+    case KindId::kSecret:
+      set.secrets.push_back(Secret{.meta = std::move(meta), .src = std::move(src)});
+      decode_secret(doc, top, &set.secrets.back(), &bgp_lines_.secrets.emplace_back());
+      break;
   }
   top.warn_unknown();
 }
 
 LoadResult Loader::finish() {
-  check_object_set(result_.objects, pool_entry_lines_, &result_.errors, &result_.warnings);
+  check_object_set(result_.objects, pool_entry_lines_, bgp_lines_, &result_.errors,
+                   &result_.warnings);
   return std::move(result_);
 }
 

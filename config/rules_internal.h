@@ -20,6 +20,7 @@ std::vector<std::string> dns1035_label_errors(std::string_view value);      // <
 std::vector<std::string> qualified_name_errors(std::string_view value);     // label keys
 std::vector<std::string> label_value_errors(std::string_view value);
 std::vector<std::string> port_name_errors(std::string_view value);  // IANA service name
+std::vector<std::string> config_key_errors(std::string_view value);  // Secret data keys
 
 // Problems joined with "; " as Kubernetes prints several of them for one value.
 std::string join_messages(const std::vector<std::string>& messages);

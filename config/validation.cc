@@ -8,10 +8,15 @@
 //    Namespace and EndpointSlice, each reading its fields through a Document and checking them as
 //    the upstream validation does (core/v1 ValidateService, discovery/v1 ValidateEndpointSlice,
 //    MetalLB internal/config/config.go);
-//  * rules across objects: duplicates, overlapping pools, pools holding node addresses.
+//  * rules across objects: duplicates, overlapping pools, pools holding node addresses, and the
+//    BGP rules MetalLB applies across objects (config.go peersFor, passwordFromSecretForPeer,
+//    communitiesFromCrs, validateBGPAdvPerPool, validateDuplicateBGPAdvertisements); the BGP
+//    kinds themselves are decoded in bgp.cc.
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -201,6 +206,30 @@ std::vector<std::string> port_name_errors(std::string_view value) {
   }
   if (!value.empty() && (value.front() == '-' || value.back() == '-')) {
     errors.push_back("must not begin or end with a hyphen");
+  }
+  return errors;
+}
+
+// IsConfigMapKey, which Secret data keys follow.
+std::vector<std::string> config_key_errors(std::string_view value) {
+  std::vector<std::string> errors;
+  if (value.size() > kDns1123SubdomainMaxLength) {
+    errors.push_back(max_len_error(kDns1123SubdomainMaxLength));
+  }
+  const bool chars_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return is_alnum(c) || c == '-' || c == '_' || c == '.';
+  });
+  if (!chars_ok) {
+    errors.push_back(
+        regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                    "[-._a-zA-Z0-9]+", {"key.name", "KEY_NAME", "key-name"}));
+  }
+  if (value == ".") {
+    errors.push_back("must not be '.'");
+  } else if (value == "..") {
+    errors.push_back("must not be '..'");
+  } else if (value.substr(0, 2) == "..") {
+    errors.push_back("must not start with '..'");
   }
   return errors;
 }
@@ -1312,11 +1341,133 @@ namespace {
 // Diagnostics the rules across objects may add, each list: past this, one line says so.
 constexpr size_t kMaxSetDiagnostics = 100;
 
+// ---- selectors that may select the same node ----
+
+// What the requirements of two selectors together say about one label key.
+struct KeyConstraint {
+  bool must_exist = false;
+  bool must_not_exist = false;
+  std::optional<std::set<std::string>> allowed;  // intersection of In sets and matchLabels values
+  std::set<std::string> excluded;                // NotIn values
+};
+
+void restrict_to(KeyConstraint* k, std::set<std::string> values) {
+  if (!k->allowed) {
+    k->allowed = std::move(values);
+    return;
+  }
+  std::set<std::string> both;
+  std::set_intersection(k->allowed->begin(), k->allowed->end(), values.begin(), values.end(),
+                        std::inserter(both, both.begin()));
+  k->allowed = std::move(both);
+}
+
+// Whether some set of labels matches both selectors. Every requirement constrains one key and
+// label values are unbounded, so deciding key by key is exact: two selectors are disjoint only
+// when some key can satisfy both of them with no value (app=a vs app=b, Exists vs DoesNotExist,
+// In (a) vs NotIn (a)...).
+bool jointly_satisfiable(const LabelSelector& a, const LabelSelector& b) {
+  std::map<std::string, KeyConstraint> keys;
+  for (const LabelSelector* s : {&a, &b}) {
+    for (const auto& [key, value] : s->match_labels) {
+      keys[key].must_exist = true;
+      restrict_to(&keys[key], {value});
+    }
+    for (const LabelSelectorRequirement& r : s->match_expressions) {
+      KeyConstraint& k = keys[r.key];
+      if (r.op == "In") {
+        k.must_exist = true;
+        restrict_to(&k, std::set<std::string>(r.values.begin(), r.values.end()));
+      } else if (r.op == "NotIn") {
+        k.excluded.insert(r.values.begin(), r.values.end());
+      } else if (r.op == "Exists") {
+        k.must_exist = true;
+      } else if (r.op == "DoesNotExist") {
+        k.must_not_exist = true;
+      }
+    }
+  }
+  for (const auto& [key, k] : keys) {
+    if (k.must_exist && k.must_not_exist) return false;
+    if (k.allowed && std::all_of(k.allowed->begin(), k.allowed->end(),
+                                 [&](const std::string& v) { return k.excluded.count(v) != 0; })) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether two nodeSelectors lists (any selector of a list; empty = every node) may both select
+// one node. Decided from the selectors alone, not from the NodeConfigs loaded: the same objects
+// serve every node of a cluster.
+bool selectors_may_overlap(const std::vector<LabelSelector>& a,
+                           const std::vector<LabelSelector>& b) {
+  static const std::vector<LabelSelector> kEveryNode{LabelSelector{}};
+  const auto& x = a.empty() ? kEveryNode : a;
+  const auto& y = b.empty() ? kEveryNode : b;
+  for (const LabelSelector& s : x) {
+    for (const LabelSelector& t : y) {
+      if (jointly_satisfiable(s, t)) return true;
+    }
+  }
+  return false;
+}
+
+// The shortest prefix length among the CIDRs that summarise a range (MetalLB's lowestMask of
+// ipaddr.Summarize): the widest block an advertisement's aggregation must not exceed.
+int widest_prefix(const IpRange& r) {
+  const int bits = r.first.bit_length();
+  int widest = bits;
+  IpAddress cur = r.first;
+  while (true) {
+    int len = bits;
+    for (int l = 0; l < bits; ++l) {
+      if (cur.masked(l) == cur && cur.last_in_prefix(l) <= r.last) {
+        len = l;
+        break;
+      }
+    }
+    widest = std::min(widest, len);
+    const IpAddress end = cur.last_in_prefix(len);
+    if (end >= r.last) return widest;
+    bool wrapped = false;
+    cur = end.next(&wrapped);
+    if (wrapped) return widest;
+  }
+}
+
+std::string sorted_joined(std::vector<std::string> items) {
+  std::sort(items.begin(), items.end());
+  std::string out;
+  for (const std::string& s : items) out += s + '\x1f';
+  return out;
+}
+
+std::string canonical_list(const std::vector<LabelSelector>& selectors) {
+  std::vector<std::string> texts;
+  for (const LabelSelector& s : selectors) texts.push_back(canonical(s));
+  return sorted_joined(std::move(texts));
+}
+
+// The spec of an advertisement with its defaults, order-free: equal texts, identical objects.
+std::string canonical_spec(const BGPAdvertisement& ad) {
+  return std::to_string(ad.aggregation_length) + "/" + std::to_string(ad.aggregation_length_v6) +
+         "|" + (ad.local_pref ? std::to_string(*ad.local_pref) : "-") + "|" +
+         sorted_joined(ad.communities) + "|" + sorted_joined(ad.ip_address_pools) + "|" +
+         canonical_list(ad.ip_address_pool_selectors) + "|" + canonical_list(ad.node_selectors) +
+         "|" + canonical_list(ad.service_selectors) + "|" + sorted_joined(ad.peers);
+}
+
 class SetChecker {
  public:
   SetChecker(const ObjectSet& objects, const std::vector<std::vector<int>>& pool_entry_lines,
-             std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings)
-      : objects_(objects), lines_(pool_entry_lines), errors_(errors), warnings_(warnings) {}
+             const BgpFieldLines& bgp_lines, std::vector<Diagnostic>* errors,
+             std::vector<Diagnostic>* warnings)
+      : objects_(objects),
+        lines_(pool_entry_lines),
+        bgp_lines_(bgp_lines),
+        errors_(errors),
+        warnings_(warnings) {}
 
   void run() {
     check_duplicate_objects();
@@ -1325,6 +1476,9 @@ class SetChecker {
     // Pools holding node addresses are looked up among disjoint ranges: only without overlaps.
     if (!check_pool_overlaps()) check_pools_against_node();
     check_l2_references();
+    check_community_aliases();
+    check_bgp_peers();
+    check_bgp_advertisements();
   }
 
  private:
@@ -1388,6 +1542,10 @@ class SetChecker {
     check_duplicates(objects_.gateways, "Gateway", &seen);
     check_duplicates(objects_.http_routes, "HTTPRoute", &seen);
     check_duplicates(objects_.reference_grants, "ReferenceGrant", &seen);
+    check_duplicates(objects_.bgp_peers, "BGPPeer", &seen);
+    check_duplicates(objects_.bgp_advertisements, "BGPAdvertisement", &seen);
+    check_duplicates(objects_.communities, "Community", &seen);
+    check_duplicates(objects_.secrets, "Secret", &seen);
     for (const OtherObject& o : objects_.others) {
       const std::string group = o.api_version.substr(0, o.api_version.find('/'));
       check_duplicate(o.kind, group, o.meta, o.src, &seen);
@@ -1516,8 +1674,278 @@ class SetChecker {
     }
   }
 
+  // ---- BGP ----
+
+  // A diagnostic on a BGP object at the line of `path` (else of its spec, else of the object).
+  template <typename T>
+  void bgp_report(bool is_error, const char* kind, const T& o,
+                  const std::vector<FieldLines>& all_lines, size_t index, const std::string& path,
+                  const std::string& message) {
+    int line = o.src.line;
+    if (index < all_lines.size()) {
+      line = all_lines[index].at(path, all_lines[index].at("spec", o.src.line));
+    }
+    Diagnostic d{o.src.file, line, object_ref(kind, o.meta), path + ": " + message};
+    if (is_error) {
+      error(std::move(d));
+    } else {
+      warning(std::move(d));
+    }
+  }
+
+  int bgp_line(const std::vector<FieldLines>& all_lines, size_t index, const std::string& path,
+               const SourceRef& src) const {
+    return index < all_lines.size() ? all_lines[index].at(path, src.line) : src.line;
+  }
+
+  // Alias names are global (MetalLB reads every Community of its namespace into one table).
+  void check_community_aliases() {
+    std::map<std::string, std::pair<size_t, size_t>> seen;  // name -> (object, entry)
+    for (size_t c = 0; c < objects_.communities.size(); ++c) {
+      const Community& co = objects_.communities[c];
+      for (size_t a = 0; a < co.communities.size(); ++a) {
+        const std::string& name = co.communities[a].name;
+        const std::string path = "spec.communities[" + std::to_string(a) + "].name";
+        auto [it, inserted] = seen.emplace(name, std::make_pair(c, a));
+        if (inserted) {
+          aliases_.emplace(name, &co.communities[a].value);
+          continue;
+        }
+        const Community& first = objects_.communities[it->second.first];
+        const std::string first_path =
+            "spec.communities[" + std::to_string(it->second.second) + "].name";
+        bgp_report(true, "Community", co, bgp_lines_.communities, c, path,
+                   "duplicate definition of community " + quote(name) + " (already defined by " +
+                       object_ref("Community", first.meta) + " at " + first.src.file + ":" +
+                       std::to_string(bgp_line(bgp_lines_.communities, it->second.first, first_path,
+                                               first.src)) +
+                       ")");
+      }
+    }
+  }
+
+  void check_password_secret(size_t index, const BGPPeer& peer,
+                             const std::map<std::string, const Secret*>& secrets) {
+    const SecretReference& ref = *peer.password_secret;
+    const std::string name = ref.namespace_ + "/" + ref.name;
+    auto report = [&](bool is_error, const std::string& message) {
+      bgp_report(is_error, "BGPPeer", peer, bgp_lines_.peers, index, "spec.passwordSecret",
+                 message);
+    };
+    auto it = secrets.find(name);
+    if (it == secrets.end()) {
+      report(false, "Secret " + name +
+                        " is not loaded; the session has no password until it is (MetalLB treats "
+                        "a missing Secret as transient: it may be created later)");
+      return;
+    }
+    const Secret& secret = *it->second;
+    const std::string at = " (" + where(secret.src) + ")";
+    if (secret.type != kBasicAuthSecretType) {
+      report(true, "secret type mismatch on Secret " + name + at + ": type " + quote(secret.type) +
+                       ", type " + quote(kBasicAuthSecretType) + " is expected");
+      return;
+    }
+    auto pw = secret.data.find("password");
+    if (pw == secret.data.end()) {
+      report(true, "password not specified in the secret " + name + at + " (key \"password\")");
+    } else if (pw->second.find_first_of("\r\n") != std::string::npos) {
+      report(true, "the password in Secret " + name + at + " contains line breaks");
+    } else if (pw->second.size() > kMaxTcpMd5KeyBytes) {
+      report(true, "the password in Secret " + name + at +
+                       " is longer than 80 bytes (the longest TCP-MD5 key Linux takes)");
+    }
+  }
+
+  void check_bgp_peers() {
+    std::map<std::string, const Secret*> secrets;  // namespace/name
+    for (const Secret& s : objects_.secrets) {
+      secrets.emplace(s.meta.namespace_ + "/" + s.meta.name, &s);
+    }
+    const auto& peers = objects_.bgp_peers;
+    for (size_t i = 0; i < peers.size(); ++i) {
+      const BGPPeer& peer = peers[i];
+      if (peer.password_secret) check_password_secret(i, peer, secrets);
+      if (peer.peer_address.is_unspecified()) continue;  // not given: an error of its own
+      // A node runs one session per address and port: two peers that may land on one node
+      // cannot both be served (MetalLB's FRR modes refuse them too; native mode only exact
+      // duplicates).
+      for (size_t j = 0; j < i; ++j) {
+        const BGPPeer& other = peers[j];
+        if (other.peer_address != peer.peer_address || other.peer_port != peer.peer_port) continue;
+        if (other.meta.name == peer.meta.name && other.meta.namespace_ == peer.meta.namespace_) {
+          continue;  // a duplicate object, reported as such
+        }
+        if (!selectors_may_overlap(peer.node_selectors, other.node_selectors)) continue;
+        bgp_report(true, "BGPPeer", peer, bgp_lines_.peers, i, "spec.peerAddress",
+                   "peer " + peer.peer_address.str() + " port " + std::to_string(peer.peer_port) +
+                       " is already defined by " + object_ref("BGPPeer", other.meta) + " (" +
+                       where(other.src) +
+                       "), and the nodeSelectors of the two may select the same node: a node "
+                       "runs one session per peer address and port");
+        break;
+      }
+    }
+  }
+
+  // The pools an advertisement applies to: named or selected; every pool when both are empty.
+  std::vector<size_t> selected_pools(const BGPAdvertisement& ad) const {
+    const bool all = ad.ip_address_pools.empty() && ad.ip_address_pool_selectors.empty();
+    std::vector<size_t> out;
+    for (size_t p = 0; p < objects_.pools.size(); ++p) {
+      const IPAddressPool& pool = objects_.pools[p];
+      const auto& names = ad.ip_address_pools;
+      if (all || std::find(names.begin(), names.end(), pool.meta.name) != names.end() ||
+          (!ad.ip_address_pool_selectors.empty() &&
+           any_matches(ad.ip_address_pool_selectors, pool.meta.labels))) {
+        out.push_back(p);
+      }
+    }
+    return out;
+  }
+
+  int widest(size_t pool, size_t entry) {
+    if (widest_.empty()) {
+      widest_.resize(objects_.pools.size());
+      for (size_t p = 0; p < objects_.pools.size(); ++p) {
+        for (const PoolEntry& e : objects_.pools[p].addresses) {
+          widest_[p].push_back(widest_prefix(e.range));
+        }
+      }
+    }
+    return widest_[pool][entry];
+  }
+
+  // validateBGPAdvPerPool, first part: aggregating to a prefix shorter than a pool's own would
+  // announce addresses outside the pool.
+  void check_aggregation(size_t index, const BGPAdvertisement& ad,
+                         const std::vector<size_t>& pools) {
+    for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+      const bool v4 = family == IpFamily::kIPv4;
+      const int length = v4 ? ad.aggregation_length : ad.aggregation_length_v6;
+      const std::string path = v4 ? "spec.aggregationLength" : "spec.aggregationLengthV6";
+      bool reported = false;
+      for (size_t p : pools) {
+        const IPAddressPool& pool = objects_.pools[p];
+        for (size_t e = 0; e < pool.addresses.size() && !reported; ++e) {
+          if (pool.addresses[e].range.family() != family) continue;
+          const int w = widest(p, e);
+          if (length >= w) continue;
+          bgp_report(true, "BGPAdvertisement", ad, bgp_lines_.advertisements, index, path,
+                     "Invalid value: " + std::to_string(length) + ": prefix /" + std::to_string(w) +
+                         " of " + pool.addresses[e].text + " in pool " + quote(pool.meta.name) +
+                         " (" + pool.src.file + ":" + std::to_string(entry_line(p, e)) +
+                         ") is more specific than the aggregation length: the /" +
+                         std::to_string(length) + " route would cover addresses outside the pool");
+          reported = true;
+        }
+        if (reported) break;
+      }
+    }
+  }
+
+  // BGPAdvertisementsHaveCompatibleLocalPref, for two advertisements of one pool.
+  bool compatible_local_pref(const BGPAdvertisement& a, const BGPAdvertisement& b,
+                             const IPAddressPool& pool) const {
+    if (a.local_pref.value_or(0) == b.local_pref.value_or(0)) return true;
+    bool has_v4 = false, has_v6 = false;
+    for (const PoolEntry& e : pool.addresses) {
+      (e.range.family() == IpFamily::kIPv4 ? has_v4 : has_v6) = true;
+    }
+    const bool diff4 = a.aggregation_length != b.aggregation_length;
+    const bool diff6 = a.aggregation_length_v6 != b.aggregation_length_v6;
+    if (!has_v4 && !has_v6) return true;
+    if ((diff4 && !has_v6) || (diff6 && !has_v4) || (diff4 && diff6)) return true;
+    if (!a.peers.empty() && !b.peers.empty() &&
+        std::none_of(a.peers.begin(), a.peers.end(), [&](const std::string& p) {
+          return std::find(b.peers.begin(), b.peers.end(), p) != b.peers.end();
+        })) {
+      return true;
+    }
+    return !selectors_may_overlap(a.node_selectors, b.node_selectors);
+  }
+
+  static std::string local_pref_text(const BGPAdvertisement& ad) {
+    return ad.local_pref ? std::to_string(*ad.local_pref) : "0 (unset)";
+  }
+
+  // validateBGPAdvPerPool, second part: one route cannot carry two LOCAL_PREFs. Advertisements
+  // with serviceSelectors are left out, as MetalLB does (which Services they take is not known
+  // until run time).
+  void check_local_pref(size_t index, const std::vector<std::vector<size_t>>& selected) {
+    const auto& ads = objects_.bgp_advertisements;
+    const BGPAdvertisement& ad = ads[index];
+    if (!ad.service_selectors.empty()) return;
+    for (size_t p : selected[index]) {
+      for (size_t j = 0; j < index; ++j) {
+        const BGPAdvertisement& other = ads[j];
+        if (!other.service_selectors.empty()) continue;
+        if (std::find(selected[j].begin(), selected[j].end(), p) == selected[j].end()) continue;
+        if (compatible_local_pref(ad, other, objects_.pools[p])) continue;
+        bgp_report(true, "BGPAdvertisement", ad, bgp_lines_.advertisements, index, "spec.localPref",
+                   "invalid local preference " + local_pref_text(ad) + ": local preference " +
+                       local_pref_text(other) + " was already set by " +
+                       object_ref("BGPAdvertisement", other.meta) + " (" + where(other.src) +
+                       ") for the same routes: both select pool " +
+                       quote(objects_.pools[p].meta.name) +
+                       " with the same aggregation length, and their peers and nodeSelectors "
+                       "may overlap");
+        return;
+      }
+    }
+  }
+
+  void check_bgp_advertisements() {
+    std::set<std::string> peer_names;
+    for (const BGPPeer& p : objects_.bgp_peers) peer_names.insert(p.meta.name);
+    const auto& ads = objects_.bgp_advertisements;
+    std::vector<std::vector<size_t>> selected;
+    std::map<std::string, size_t> specs;  // canonical spec -> first advertisement
+    for (size_t i = 0; i < ads.size(); ++i) {
+      const BGPAdvertisement& ad = ads[i];
+      auto report = [&](bool is_error, const std::string& path, const std::string& message) {
+        bgp_report(is_error, "BGPAdvertisement", ad, bgp_lines_.advertisements, i, path, message);
+      };
+      // An alias is looked up first, then the text is read as a value (getCommunityValue).
+      for (size_t k = 0; k < ad.communities.size(); ++k) {
+        const std::string& text = ad.communities[k];
+        if (aliases_.count(text) != 0) continue;
+        bool alias_shaped = false;
+        auto problem = bgp_community_error(text, &alias_shaped);
+        if (!problem) continue;
+        const std::string path = "spec.communities[" + std::to_string(k) + "]";
+        if (alias_shaped) {
+          report(false, path,
+                 "no Community defines the alias " + quote(text) +
+                     " (MetalLB treats this as transient: it may be created later)");
+        } else {
+          report(true, path, *problem);
+        }
+      }
+      for (size_t k = 0; k < ad.peers.size(); ++k) {
+        if (peer_names.count(ad.peers[k]) != 0) continue;
+        report(
+            false, "spec.peers[" + std::to_string(k) + "]",
+            "no BGPPeer named " + quote(ad.peers[k]) + "; nothing is sent to it until one exists");
+      }
+      selected.push_back(selected_pools(ad));
+      check_aggregation(i, ad, selected.back());
+      check_local_pref(i, selected);
+      auto [it, inserted] = specs.emplace(canonical_spec(ad), i);
+      if (!inserted) {
+        const BGPAdvertisement& first = ads[it->second];
+        report(true, "spec",
+               "duplicate definition: the same spec as " +
+                   object_ref("BGPAdvertisement", first.meta) + " (" + where(first.src) + ")");
+      }
+    }
+  }
+
   const ObjectSet& objects_;
   const std::vector<std::vector<int>>& lines_;
+  const BgpFieldLines& bgp_lines_;
+  std::map<std::string, const BgpCommunity*> aliases_;  // Community alias name -> value
+  std::vector<std::vector<int>> widest_;  // widest_prefix of each pool entry, computed once
   std::vector<Diagnostic>* errors_;
   std::vector<Diagnostic>* warnings_;
   size_t error_count_ = 0;
@@ -1529,8 +1957,9 @@ class SetChecker {
 
 void check_object_set(const ObjectSet& objects,
                       const std::vector<std::vector<int>>& pool_entry_lines,
-                      std::vector<Diagnostic>* errors, std::vector<Diagnostic>* warnings) {
-  SetChecker(objects, pool_entry_lines, errors, warnings).run();
+                      const BgpFieldLines& bgp_lines, std::vector<Diagnostic>* errors,
+                      std::vector<Diagnostic>* warnings) {
+  SetChecker(objects, pool_entry_lines, bgp_lines, errors, warnings).run();
 }
 
 }  // namespace config

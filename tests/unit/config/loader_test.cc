@@ -327,13 +327,13 @@ metadata:
 
 TEST(Documents, UnknownKindsAreKeptWithAWarning) {
   const std::string text = yaml(R"(
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
+apiVersion: metallb.io/v1beta1
+kind: BFDProfile
 metadata:
   name: router
   namespace: metallb-system
 spec:
-  myASN: 64500
+  receiveInterval: 300
 ---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
@@ -344,12 +344,12 @@ metadata:
   ASSERT_TRUE(r.ok()) << dump(r);
   ASSERT_EQ(r.warnings.size(), 2u) << dump(r);
   EXPECT_EQ(r.warnings[0].str(),
-            "other.yaml:1: BGPPeer/metallb-system/router: kind BGPPeer (apiVersion "
-            "metallb.io/v1beta2) is not handled by this version of Portico; ignored");
+            "other.yaml:1: BFDProfile/metallb-system/router: kind BFDProfile (apiVersion "
+            "metallb.io/v1beta1) is not handled by this version of Portico; ignored");
   EXPECT_EQ(r.warnings[1].line, 9);
   ASSERT_EQ(r.objects.others.size(), 2u);
-  EXPECT_EQ(r.objects.others[0].kind, "BGPPeer");
-  EXPECT_EQ(r.objects.others[0].api_version, "metallb.io/v1beta2");
+  EXPECT_EQ(r.objects.others[0].kind, "BFDProfile");
+  EXPECT_EQ(r.objects.others[0].api_version, "metallb.io/v1beta1");
   EXPECT_EQ(r.objects.others[0].meta.namespace_, "metallb-system");
   EXPECT_EQ(r.objects.others[1].meta.namespace_, "");  // IngressClass is cluster-scoped
   EXPECT_EQ(r.objects.others[1].src.line, 9);

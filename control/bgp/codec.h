@@ -185,7 +185,7 @@ std::variant<size_t, Error> frame_length(std::span<const uint8_t> buf);
 std::variant<Message, Error> decode(std::span<const uint8_t> msg, const CodecOptions& opts);
 
 // Encoders return a whole message, header included. encode_update splits nothing: the caller
-// (the Adj-RIB-Out) keeps each UPDATE under kMaxMessageLen with update_fits().
+// (the Adj-RIB-Out) keeps each UPDATE under kMaxMessageLen with encoded_update_size().
 std::vector<uint8_t> encode_open(const Open& open);
 std::vector<uint8_t> encode_update(const Update& update, const CodecOptions& opts);
 std::vector<uint8_t> encode_notification(const Notification& n);

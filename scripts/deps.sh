@@ -18,7 +18,11 @@ build_packages=(
 test_packages=(
   iproute2 iputils-ping arping ndisc6 tcpdump tshark python3 python3-scapy
   ethtool valgrind procps psmisc clang libclang-rt-14-dev curl wrk nginx-light
+  bird2 gobgpd frr
 )
+# BGP routers the system tests start themselves, in the testbed's router namespace. Their
+# packages enable services that would run them in the root namespace: never wanted here.
+router_services=(bird gobgpd frr)
 
 # Print the packages among "$@" that are not installed (one dpkg-query for all of them).
 missing_of() {
@@ -32,6 +36,26 @@ missing_of() {
 
 mapfile -t missing < <(missing_of "${build_packages[@]}" "${test_packages[@]}")
 
+# Stop and disable the routers' services (systemd; without it, Debian's policy-rc.d or the lack
+# of an init usually kept them from starting, and a daemon found running anyway is stopped).
+quiet_router_services() {
+  local s
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    for s in "${router_services[@]}"; do
+      if systemctl list-unit-files "$s.service" 2>/dev/null | grep -q "^$s.service"; then
+        systemctl disable --now "$s.service" >/dev/null 2>&1 ||
+          die "could not stop and disable $s.service"
+      fi
+    done
+  else
+    for s in "${router_services[@]}"; do
+      [[ -x /etc/init.d/$s ]] && /etc/init.d/"$s" status >/dev/null 2>&1 &&
+        { /etc/init.d/"$s" stop >/dev/null 2>&1 || die "could not stop $s"; }
+    done
+  fi
+  return 0
+}
+
 if [[ ${1:-} == --check ]]; then
   ((${#missing[@]} == 0)) && { log "all packages installed"; exit 0; }
   printf '%s\n' "${missing[@]}"
@@ -41,6 +65,7 @@ fi
 require_root
 
 if ((${#missing[@]} == 0)); then
+  quiet_router_services
   log "deps: all ${#build_packages[@]} build and ${#test_packages[@]} test packages installed"
   exit 0
 fi
@@ -60,4 +85,5 @@ apt-get install -y --no-install-recommends "${missing[@]}" || die "apt-get insta
 
 mapfile -t still < <(missing_of "${missing[@]}")
 ((${#still[@]} == 0)) || die "still missing after install: ${still[*]}"
+quiet_router_services
 log "deps: installed ${#missing[@]} package(s)"

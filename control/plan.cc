@@ -25,6 +25,25 @@ bool selects_pool(const config::L2Advertisement& ad, const config::IPAddressPool
                      [&](const config::LabelSelector& s) { return s.matches(pool.meta.labels); });
 }
 
+// Whether a BGPAdvertisement covers this holder on this node: then an address without an
+// L2Advertisement is announced by BGP (control/bgp/announce.h says to which peers), not lost.
+bool bgp_selects(const config::ObjectSet& objects, const config::NodeConfig& node,
+                 const config::IPAddressPool& pool, const config::Service& svc) {
+  for (const auto& ad : objects.bgp_advertisements) {
+    const bool pool_ok =
+        (ad.ip_address_pools.empty() && ad.ip_address_pool_selectors.empty()) ||
+        std::find(ad.ip_address_pools.begin(), ad.ip_address_pools.end(), pool.meta.name) !=
+            ad.ip_address_pools.end() ||
+        std::any_of(ad.ip_address_pool_selectors.begin(), ad.ip_address_pool_selectors.end(),
+                    [&](const config::LabelSelector& s) { return s.matches(pool.meta.labels); });
+    if (pool_ok && config::any_matches(ad.service_selectors, svc.meta.labels) &&
+        config::any_matches(ad.node_selectors, node.meta.labels)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool shares_ip(const config::Service& s) {
   for (const char* key : {"metallb.io/allow-shared-ip", "metallb.universe.tf/allow-shared-ip"}) {
     auto it = s.meta.annotations.find(key);
@@ -108,7 +127,7 @@ void plan_holder(const config::ObjectSet& objects, const config::NodeConfig* nod
       }
     }
   }
-  if (node != nullptr && ads.empty()) {
+  if (node != nullptr && ads.empty() && (pool == nullptr || !bgp_selects(objects, *node, *pool, svc))) {
     events.push_back({"Warning", "notAnnounced",
                       "no L2Advertisement selects pool \"" + assignment.pool + "\", this " + what +
                           " and node " + node->meta.name +

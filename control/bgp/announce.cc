@@ -62,8 +62,8 @@ bool peer_password(const config::ObjectSet& objects, const config::BGPPeer& p, s
   }
   const auto& sref = *p.password_secret;
   const std::string ns = sref.namespace_.empty() ? p.meta.namespace_ : sref.namespace_;
-  const std::string what = "BGPPeer " + ref(p.meta) + " not run: passwordSecret " + ns + "/" +
-                           sref.name;
+  const std::string what =
+      "BGPPeer " + ref(p.meta) + " not run: passwordSecret " + ns + "/" + sref.name;
   for (const auto& s : objects.secrets) {
     if (s.meta.name != sref.name || s.meta.namespace_ != ns) continue;
     if (!s.type.empty() && s.type != kBasicAuth) {
@@ -112,7 +112,8 @@ std::vector<NodePeer> node_peers(const config::ObjectSet& objects, const config:
       c.hold_time_s = 3;
     }
     c.keepalive_time_s = std::min(seconds16(p.keepalive_time_ms), c.hold_time_s);
-    if (p.connect_time_ms != 0) c.connect_retry_s = std::max<uint16_t>(1, seconds16(p.connect_time_ms));
+    if (p.connect_time_ms != 0)
+      c.connect_retry_s = std::max<uint16_t>(1, seconds16(p.connect_time_ms));
     c.ebgp_multihop = p.ebgp_multi_hop;
     c.graceful_restart = p.enable_graceful_restart;
     out.push_back(std::move(np));
@@ -231,11 +232,11 @@ bool backend_usable(const config::ObjectSet& objects, const control::gateway::Ba
 
 bool gateway_usable(const config::ObjectSet& objects, const control::gateway::Result& g,
                     const config::Gateway& gw, const config::IpAddress& ip) {
-  const std::string prefix = ref(gw.meta) + "/";  // listener names are "ns/gateway/listener"
+  // Listener names are "ns/gateway/listener". Every address of a Gateway carries the same
+  // listeners, so what tells its addresses apart is the family of the backend endpoints; the
+  // listener name is what tells apart Gateways sharing an address (allow-shared-ip).
+  const std::string prefix = ref(gw.meta) + "/";
   for (const auto& ps : g.model.ports) {
-    if (ps.v6 != ip.is_v6() || !std::equal(ip.bytes().begin(), ip.bytes().end(), ps.address)) {
-      continue;
-    }
     for (const auto& l : ps.listeners) {
       if (l.name.compare(0, prefix.size(), prefix) != 0) continue;
       for (const auto& rule : l.rules) {
@@ -347,10 +348,10 @@ AnnouncePlan plan_announcements(const config::ObjectSet& objects, const config::
     }
     const char* kind = h.gateway != nullptr ? "Gateway" : "Service";
     if (selecting.empty()) {
-      out.events[key].push_back(
-          {"Warning", "notAnnounced",
-           "no BGPAdvertisement selects pool \"" + pool_name + "\", this " + kind + " and node " +
-               node->meta.name + ": the address is allocated but not announced by BGP"});
+      out.events[key].push_back({"Warning", "notAnnounced",
+                                 "no BGPAdvertisement selects pool \"" + pool_name + "\", this " +
+                                     kind + " and node " + node->meta.name +
+                                     ": the address is allocated but not announced by BGP"});
       continue;
     }
     for (const auto& ip : result.assignment.ips) {
@@ -363,8 +364,9 @@ AnnouncePlan plan_announcements(const config::ObjectSet& objects, const config::
             {"Warning", "noUsableEndpoints",
              ip.str() + " is not announced by BGP: " +
                  (h.service != nullptr
-                      ? "no " + family + " endpoint of the Service takes new flows (none ready, "
-                                         "none serving)"
+                      ? "no " + family +
+                            " endpoint of the Service takes new flows (none ready, "
+                            "none serving)"
                       : "no HTTPRoute rule attached to the Gateway there forwards to a backend "
                         "with a ready " +
                             family + " endpoint or redirects")});
@@ -387,11 +389,11 @@ AnnouncePlan plan_announcements(const config::ObjectSet& objects, const config::
       if (contributed == 0) {
         std::vector<std::string> names;
         for (const NodeAd* ad : selecting) names.push_back(ad->name);
-        out.events[key].push_back(
-            {"Warning", "notAnnounced",
-             ip.str() + " is not announced by BGP: BGPAdvertisement(s) " + join(names) +
-                 " send it to no " + config::family_name(ip.family()) +
-                 " BGP peer of node " + node->meta.name});
+        out.events[key].push_back({"Warning", "notAnnounced",
+                                   ip.str() + " is not announced by BGP: BGPAdvertisement(s) " +
+                                       join(names) + " send it to no " +
+                                       config::family_name(ip.family()) + " BGP peer of node " +
+                                       node->meta.name});
       }
     }
   }
@@ -427,8 +429,9 @@ AnnouncePlan plan_announcements(const config::ObjectSet& objects, const config::
       continue;
     }
     // Peers receiving the same route form one Announcement.
-    std::map<std::tuple<std::optional<uint32_t>, std::vector<uint32_t>, std::vector<LargeCommunity>>,
-             Grouped>
+    std::map<
+        std::tuple<std::optional<uint32_t>, std::vector<uint32_t>, std::vector<LargeCommunity>>,
+        Grouped>
         groups;
     for (const auto& [peer, contribs] : by_peer) {
       Route r;

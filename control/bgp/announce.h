@@ -89,8 +89,7 @@ struct AnnouncePlan {
 
 // node may be null (`portico check` without a NodeConfig): nothing then.
 AnnouncePlan plan_announcements(const config::ObjectSet& objects, const config::NodeConfig* node,
-                                const control::Plan& plan,
-                                const control::ServicesResult& services);
+                                const control::Plan& plan, const control::ServicesResult& services);
 
 // "Service ns/name" or "Gateway ns/name" for an IPAM key.
 std::string holder_name(const control::ipam::ServiceKey& key);

@@ -8,6 +8,8 @@
 // Gateway API objects (GatewayClass, Gateway, HTTPRoute) get their status exactly in the
 // Kubernetes shape (conditions with type, status, reason, message, observedGeneration,
 // lastTransitionTime); one timestamp stands for the whole run as lastTransitionTime.
+// BGP (control/bgp/announce.h) adds a "bgp" key, only when the objects hold a BGPPeer: this
+// node's sessions, its announcements and why an address is not announced.
 #include "control/status.h"
 
 #include <chrono>
@@ -209,7 +211,104 @@ std::string conditions_text(const std::vector<gateway::Condition>& cs) {
   return out;
 }
 
+// ---- BGP ----
+
+std::string peer_kind(const bgp::PeerConfig& p) { return p.my_asn == p.peer_asn ? "iBGP" : "eBGP"; }
+
+std::string router_id_text(uint32_t id) { return config::IpAddress::v4(id).str(); }
+
+// Standard communities first ("64512:100"), then large ones ("large:64512:1:2").
+std::vector<std::string> communities_text(const bgp::Route& r) {
+  std::vector<std::string> out;
+  for (uint32_t c : r.communities) out.push_back(bgp::community_text(c));
+  for (const auto& c : r.large_communities) out.push_back(bgp::community_text(c));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 }  // namespace
+
+std::string bgp_json(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp) {
+  ordered_json doc;
+  doc["node"] = node != nullptr ? node->meta.name : "";
+  ordered_json peers = ordered_json::array();
+  for (const auto& p : bgp.peers) {
+    ordered_json j;
+    j["name"] = p.name;
+    j["peerAddress"] = p.peer_address.str();
+    j["peerPort"] = p.peer_port;
+    j["myASN"] = p.my_asn;
+    j["peerASN"] = p.peer_asn;
+    j["type"] = peer_kind(p);
+    j["routerID"] = router_id_text(p.router_id);
+    if (p.source_address) j["sourceAddress"] = p.source_address->str();
+    j["holdTime"] = std::to_string(p.hold_time_s) + "s";
+    j["keepaliveTime"] = std::to_string(p.keepalive_time_s) + "s";
+    j["connectTime"] = std::to_string(p.connect_retry_s) + "s";
+    j["md5"] = !p.password.empty();  // whether a key is set; the key itself never leaves
+    j["gracefulRestart"] = p.graceful_restart;
+    j["ebgpMultiHop"] = p.ebgp_multihop;
+    peers.push_back(std::move(j));
+  }
+  doc["peers"] = peers;
+  ordered_json announcements = ordered_json::array();
+  for (const auto& a : bgp.announcements) {
+    ordered_json j;
+    j["prefix"] = a.prefix.str();
+    j["peers"] = a.peers;
+    j["communities"] = communities_text(a.route);
+    if (a.route.local_pref) j["localPref"] = *a.route.local_pref;
+    j["holders"] = a.holders;
+    j["advertisements"] = a.advertisements;
+    announcements.push_back(std::move(j));
+  }
+  doc["announcements"] = announcements;
+  ordered_json not_announced = ordered_json::array();
+  for (const auto& [key, events] : bgp.events) {
+    not_announced.push_back({{"holder", bgp::holder_name(key)}, {"events", events_json(events)}});
+  }
+  doc["notAnnounced"] = not_announced;
+  doc["warnings"] = bgp.warnings;
+  return doc.dump(2);
+}
+
+void print_bgp_text(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp,
+                    std::ostream& out) {
+  out << "BGP";
+  if (node != nullptr) out << " on node " << node->meta.name;
+  out << ": " << bgp.peers.size() << " session(s)\n";
+  if (node == nullptr) out << "  no NodeConfig: no session, nothing announced\n";
+  for (const auto& w : bgp.warnings) out << "  warning: " << w << "\n";
+  for (const auto& p : bgp.peers) {
+    out << "  peer " << p.name << ": " << p.peer_address.str();
+    if (p.peer_port != 179) out << " port " << p.peer_port;
+    out << ", AS " << p.my_asn << " -> AS " << p.peer_asn << " (" << peer_kind(p) << ")"
+        << ", router id " << router_id_text(p.router_id) << ", hold " << p.hold_time_s
+        << "s keepalive " << p.keepalive_time_s << "s, MD5 " << (p.password.empty() ? "no" : "yes")
+        << ", GR " << (p.graceful_restart ? "on" : "off");
+    if (p.ebgp_multihop) out << ", multihop";
+    if (p.source_address) out << ", source " << p.source_address->str();
+    out << "\n";
+  }
+  for (const auto& a : bgp.announcements) {
+    out << "  route " << a.prefix.str() << " -> " << join(a.peers);
+    const auto communities = communities_text(a.route);
+    if (!communities.empty()) out << "; communities " << join(communities);
+    if (a.route.local_pref) out << "; localPref " << *a.route.local_pref;
+    out << "; " << join(a.holders) << "\n";
+  }
+  for (const auto& [key, events] : bgp.events) {
+    out << "  " << bgp::holder_name(key) << " not announced:\n";
+    for (const auto& e : events) {
+      out << "    " << e.type << " " << e.reason << ": " << e.message << "\n";
+    }
+  }
+}
 
 void print_gateway_text(const Plan& plan, std::ostream& out) {
   const gateway::Result& g = plan.gateway;
@@ -328,6 +427,7 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
     doc["errors"] = diagnostics_json(loaded.errors);
     doc["warnings"] = diagnostics_json(loaded.warnings);
     ordered_json objects = ordered_json::array();
+    ordered_json bgp_doc;
     if (loaded.ok()) {
       const Plan plan = make_plan(loaded.objects, node, {});
       const ServicesResult l4 = compile_services(loaded.objects, plan);
@@ -337,8 +437,13 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
       for (auto& o : ordered_json::parse(gateway_objects_json(plan, now))) {
         objects.push_back(std::move(o));
       }
+      if (!loaded.objects.bgp_peers.empty()) {
+        bgp_doc = ordered_json::parse(
+            bgp_json(node, bgp::plan_announcements(loaded.objects, node, plan, l4)));
+      }
     }
     doc["objects"] = objects;
+    if (!bgp_doc.is_null()) doc["bgp"] = bgp_doc;
     out << doc.dump(2) << "\n";
     return loaded.ok() ? 0 : 1;
   }
@@ -351,7 +456,11 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
   }
   if (node == nullptr) err << "warning: no NodeConfig: nothing is announced\n";
   const Plan plan = make_plan(loaded.objects, node, {});
-  print_text(loaded.objects, plan, compile_services(loaded.objects, plan), node, out);
+  const ServicesResult l4 = compile_services(loaded.objects, plan);
+  print_text(loaded.objects, plan, l4, node, out);
+  if (!loaded.objects.bgp_peers.empty()) {
+    print_bgp_text(node, bgp::plan_announcements(loaded.objects, node, plan, l4), out);
+  }
   return 0;
 }
 

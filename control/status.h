@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "control/bgp/announce.h"
 #include "control/plan.h"
 
 namespace control {
@@ -24,6 +25,15 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
 // Gateways also carry "events" (IPAM and L2: IPAllocated, AllocationFailed, notAnnounced...).
 std::string gateway_objects_json(const Plan& plan, const std::string& now);
 void print_gateway_text(const Plan& plan, std::ostream& out);
+// The BGP part of `check`, printed only when the objects hold a BGPPeer (a node without BGP has
+// nothing to say about it): the sessions this node runs (never a password: "MD5 yes/no"), each
+// announcement (prefix -> peers, communities, localPref, holders), why a Service or Gateway
+// address is not announced, and the planner's warnings. bgp_json() is the "bgp" value of
+// `check -o json`: {"node", "peers": [...], "announcements": [...], "notAnnounced":
+// [{"holder", "events"}], "warnings": [...]}.
+std::string bgp_json(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp);
+void print_bgp_text(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp,
+                    std::ostream& out);
 // "2026-01-02T03:04:05Z" for the current time.
 std::string rfc3339_now();
 

@@ -303,7 +303,7 @@ void print_bgp_text(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp
     out << "; " << join(a.holders) << "\n";
   }
   for (const auto& [key, events] : bgp.events) {
-    out << "  " << bgp::holder_name(key) << " not announced:\n";
+    out << "  " << bgp::holder_name(key) << ":\n";
     for (const auto& e : events) {
       out << "    " << e.type << " " << e.reason << ": " << e.message << "\n";
     }

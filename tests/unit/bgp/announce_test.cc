@@ -711,5 +711,61 @@ TEST(AnnounceGateways, ServiceSelectorsReadInfrastructureLabels) {
   EXPECT_EQ(reasons(p, kGatewayKey), (std::vector<std::string>{"notAnnounced"}));
 }
 
+// ---- from YAML, through the loader ----
+
+// One line per session, per route of each peer, and per event.
+std::string dump(const AnnouncePlan& p) {
+  std::string out;
+  for (const auto& c : p.peers) {
+    out += "peer " + c.name + " " + c.peer_address.str() + " AS" + std::to_string(c.my_asn) +
+           "->AS" + std::to_string(c.peer_asn) + " id " + IpAddress::v4(c.router_id).str() +
+           " hold " + std::to_string(c.hold_time_s) + " keepalive " +
+           std::to_string(c.keepalive_time_s) + " md5 " + (c.password.empty() ? "-" : c.password) +
+           (c.graceful_restart ? " gr" : "") + "\n";
+  }
+  for (const auto& [peer, routes] : p.routes) {
+    for (const auto& r : routes) {
+      out += peer + " " + r.prefix.str();
+      if (r.local_pref) out += " localPref " + std::to_string(*r.local_pref);
+      for (uint32_t c : r.communities) out += " " + community_text(c);
+      for (const auto& c : r.large_communities) out += " " + community_text(c);
+      out += "\n";
+    }
+  }
+  for (const auto& [key, events] : p.events) {
+    for (const auto& e : events) out += key + " " + e.reason + ": " + e.message + "\n";
+  }
+  for (const auto& w : p.warnings) out += "warning: " + w + "\n";
+  return out;
+}
+
+TEST(AnnounceYaml, Golden) {
+  const std::string path =
+      std::string(PORTICO_SOURCE_ROOT) + "/tests/unit/bgp/testdata/announce.yaml";
+  const auto loaded = config::load({path});
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.at(0).str();
+  EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.at(0).str();
+  const config::NodeConfig* node = &loaded.objects.node_configs.at(0);
+  const control::Plan plan = control::make_plan(loaded.objects, node, {});
+  const AnnouncePlan p = plan_announcements(loaded.objects, node, plan,
+                                            control::compile_services(loaded.objects, plan));
+  // tor-rack-b is for rack b; demo/b's IPv4 address has no IPv4 endpoint, demo/a keeps the /24;
+  // localPref goes in the route for every peer (the speaker sends it on iBGP sessions only).
+  EXPECT_EQ(dump(p),
+            "peer metallb-system/tor-v4 198.51.100.1 AS64512->AS64512 id 198.51.100.10 hold 30 "
+            "keepalive 10 md5 md5-key gr\n"
+            "peer metallb-system/tor-v6 2001:db8:100::1 AS64512->AS64500 id 198.51.100.10 hold 90 "
+            "keepalive 30 md5 -\n"
+            "metallb-system/tor-v4 192.0.2.0/24\n"
+            "metallb-system/tor-v4 203.0.113.11/32 localPref 200 64512:100 65535:65281 "
+            "large:64512:1:2\n"
+            "metallb-system/tor-v6 2001:db8:200::10/128 localPref 200 64512:100 65535:65281 "
+            "large:64512:1:2\n"
+            "demo/b noUsableEndpoints: 192.0.2.1 is not announced by BGP: no IPv4 endpoint of the "
+            "Service takes new flows (none ready, none serving)\n"
+            "demo/idle noUsableEndpoints: 203.0.113.10 is not announced by BGP: no IPv4 endpoint "
+            "of the Service takes new flows (none ready, none serving)\n");
+}
+
 }  // namespace
 }  // namespace bgp

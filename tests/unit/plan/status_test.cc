@@ -161,7 +161,7 @@ TEST(Check, BgpText) {
             "router id 198.51.100.10, hold 90s keepalive 30s, MD5 no, GR off\n"
             "  route 203.0.113.11/32 -> metallb-system/r1, metallb-system/r2; communities "
             "64512:100, large:64512:1:2; localPref 150; Service demo/web\n"
-            "  Service demo/api not announced:\n"
+            "  Service demo/api:\n"
             "    Warning noUsableEndpoints: 203.0.113.10 is not announced by BGP: no IPv4 "
             "endpoint of the Service takes new flows (none ready, none serving)\n");
 }
@@ -199,6 +199,31 @@ TEST(Check, BgpJson) {
   EXPECT_EQ(doc["notAnnounced"][0]["holder"], "Service demo/api");
   EXPECT_EQ(doc["notAnnounced"][0]["events"][0]["reason"], "noUsableEndpoints");
   EXPECT_TRUE(doc["warnings"].empty());
+}
+
+TEST(Check, BgpFromYaml) {
+  const std::string path =
+      std::string(PORTICO_SOURCE_ROOT) + "/tests/unit/bgp/testdata/announce.yaml";
+  std::ostringstream out, err;
+  ASSERT_EQ(check({path}, OutputFormat::kText, out, err), 0) << err.str();
+  const std::string text = out.str();
+  EXPECT_NE(text.find("BGP on node edge-1: 2 session(s)\n"
+                      "  peer metallb-system/tor-v4: 198.51.100.1, AS 64512 -> AS 64512 (iBGP), "
+                      "router id 198.51.100.10, hold 30s keepalive 10s, MD5 yes, GR on\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  route 192.0.2.0/24 -> metallb-system/tor-v4; Service demo/a\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("md5-key"), std::string::npos);
+  std::ostringstream jout, jerr;
+  ASSERT_EQ(check({path}, OutputFormat::kJson, jout, jerr), 0) << jerr.str();
+  EXPECT_EQ(jout.str().find("md5-key"), std::string::npos);
+  const auto doc = nlohmann::json::parse(jout.str());
+  ASSERT_TRUE(doc.contains("bgp"));
+  EXPECT_EQ(doc["bgp"]["peers"].size(), 2u);
+  EXPECT_EQ(doc["bgp"]["announcements"].size(), 3u);
+  EXPECT_EQ(doc["bgp"]["notAnnounced"].size(), 2u);
 }
 
 }  // namespace

@@ -1735,7 +1735,7 @@ class SetChecker {
     auto it = secrets.find(name);
     if (it == secrets.end()) {
       report(false, "Secret " + name +
-                        " is not loaded; the session has no password until it is (MetalLB treats "
+                        " is not loaded; the session does not start until it is (MetalLB treats "
                         "a missing Secret as transient: it may be created later)");
       return;
     }

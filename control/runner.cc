@@ -6,8 +6,9 @@
 //   load + validate + plan (nothing touches DPDK until the configuration is known to be good)
 //   -> EAL -> mempools -> uplink ports -> exception taps (kernel addresses, routes)
 //   -> first Snapshot -> launch workers -> announce -> event=ready
-//   -> loop: signals (HUP reload, USR1 stats, INT/TERM stop), announcement bursts
-//   -> stop workers -> summary -> close ports.
+//   -> BGP sessions (control/bgp: kernel sockets on the tap, driven from this loop)
+//   -> loop: signals (HUP reload, USR1 stats, INT/TERM stop), announcement bursts, BGP I/O
+//   -> BGP withdraw and close (bounded) -> stop workers -> summary -> close ports.
 // A reload that fails validation changes nothing: the running Snapshot stays.
 #include "control/runner.h"
 
@@ -34,6 +35,8 @@
 
 #include "config/loader.h"
 #include "control/announcer.h"
+#include "control/bgp/announce.h"
+#include "control/bgp/speaker.h"
 #include "control/eal_args.h"
 #include "control/kernel_iface.h"
 #include "control/neighbors.h"
@@ -56,6 +59,10 @@ constexpr uint16_t kDescriptorsPerQueue = 1024;  // lcore/port.cc rx + tx, upper
 // HTTP head buffers per worker (nf/l7.h): connections reading or replaying a request head at
 // once. 256 x 36 KiB = 9 MiB per worker.
 constexpr uint32_t kL7HeadBuffers = 256;
+// BGP: the control loop's wait for sockets and signals, and how long SIGTERM waits for the
+// sessions to withdraw their routes (or hand over to graceful restart) and close.
+constexpr int kLoopTickMs = 20;
+constexpr std::chrono::milliseconds kBgpShutdownDeadline{3000};
 
 uint64_t now_ms() {
   using namespace std::chrono;
@@ -213,7 +220,10 @@ class Runner {
   void reload();
   void send_due_announcements();
   void init_l4();
-  void publish(const Plan& plan, const config::ObjectSet& objects, const config::NodeConfig& node);
+  ServicesResult publish(const Plan& plan, const config::ObjectSet& objects,
+                         const config::NodeConfig& node);
+  void apply_bgp(const config::ObjectSet& objects, const config::NodeConfig& node,
+                 const Plan& plan, const ServicesResult& services);
   void service_neighbors();
   bool send_control_frame(uint8_t iface, const uint8_t* frame, uint16_t len);
   void log_stats(const char* event) const;
@@ -250,6 +260,8 @@ class Runner {
   bool launched_ = false;
   AnnounceSchedule schedule_;
   uint64_t announce_failures_ = 0;
+  std::unique_ptr<bgp::Speaker> bgp_;
+  bgp::AnnouncePlan bgp_plan_;
 };
 
 Runner::~Runner() {
@@ -495,8 +507,9 @@ void Runner::init_l4() {
 }
 
 // Compiles and publishes a Snapshot for `plan`; next hops no Snapshot uses any more are freed.
-void Runner::publish(const Plan& plan, const config::ObjectSet& objects,
-                     const config::NodeConfig& node) {
+// Returns the compiled service ports (BGP announces only addresses with usable endpoints).
+ServicesResult Runner::publish(const Plan& plan, const config::ObjectSet& objects,
+                               const config::NodeConfig& node) {
   const ServicesResult services = compile_services(objects, plan);
   L4BuildResult built;
   neighbors_->begin_build();
@@ -506,6 +519,48 @@ void Runner::publish(const Plan& plan, const config::ObjectSet& objects,
   ++generation_;
   neighbors_->end_build_published();
   log_l4(services, built);
+  return services;
+}
+
+namespace {
+
+std::string route_text(const bgp::Announcement& a) {
+  std::string out = a.prefix.str() + " peers=" + join(a.peers);
+  std::vector<std::string> comms;
+  for (uint32_t c : a.route.communities) comms.push_back(bgp::community_text(c));
+  for (const auto& c : a.route.large_communities) comms.push_back(bgp::community_text(c));
+  if (!comms.empty()) out += " communities=" + join(comms);
+  if (a.route.local_pref) out += " local_pref=" + std::to_string(*a.route.local_pref);
+  return out;
+}
+
+}  // namespace
+
+// Which sessions run and what each peer gets, from the objects, the plan and the compiled
+// service ports; the speaker diffs both against what it has. Logs what changed.
+void Runner::apply_bgp(const config::ObjectSet& objects, const config::NodeConfig& node,
+                       const Plan& plan, const ServicesResult& services) {
+  bgp::AnnouncePlan next = bgp::plan_announcements(objects, &node, plan, services);
+  for (const auto& w : next.warnings) spdlog::warn("event=bgp_warning message=\"{}\"", w);
+  for (const auto& [key, events] : next.events) {
+    for (const auto& e : events) {
+      const auto level = e.type == "Warning" ? spdlog::level::warn : spdlog::level::info;
+      spdlog::log(level, "event=bgp_{} holder=\"{}\" message=\"{}\"", e.reason,
+                  bgp::holder_name(key), e.message);
+    }
+  }
+  std::map<std::string, std::string> before, after;
+  for (const auto& a : bgp_plan_.announcements) before[a.prefix.str() + " " + join(a.peers)] = route_text(a);
+  for (const auto& a : next.announcements) after[a.prefix.str() + " " + join(a.peers)] = route_text(a);
+  for (const auto& [k, text] : after) {
+    if (before.count(k) == 0 || before[k] != text) spdlog::info("event=bgp_announce route={}", text);
+  }
+  for (const auto& [k, text] : before) {
+    if (after.count(k) == 0) spdlog::info("event=bgp_withdraw route={}", text);
+  }
+  bgp_->configure(next.peers);
+  bgp_->set_routes(next.routes);
+  bgp_plan_ = std::move(next);
 }
 
 bool Runner::send_control_frame(uint8_t iface, const uint8_t* frame, uint16_t len) {
@@ -603,6 +658,16 @@ void Runner::log_stats(const char* event) const {
   }
   spdlog::info("event={} generation={} {} announce_failures={}", event, generation_,
                format_counters(total), announce_failures_);
+  if (bgp_ == nullptr) return;
+  for (const auto& p : bgp_->status()) {
+    spdlog::info(
+        "event=bgp_peer peer={} address={} state={} hold={} established={} updates_sent={} "
+        "updates_received={} prefixes_advertised={} prefixes_received={} notifications_sent={} "
+        "notifications_received={} last_error=\"{}\"",
+        p.name, p.peer_address.str(), bgp::state_name(p.state), p.negotiated_hold_s,
+        p.established_transitions, p.updates_sent, p.updates_received, p.prefixes_advertised,
+        p.prefixes_received, p.notifications_sent, p.notifications_received, p.last_error);
+  }
 }
 
 void Runner::reload() {
@@ -636,7 +701,8 @@ void Runner::reload() {
   node.load_balancer.snat_addresses = fresh.load_balancer.snat_addresses;
 
   Plan next = make_plan(loaded.objects, &node, ipam::assignments_of(plan_.ipam));
-  publish(next, loaded.objects, node);
+  const ServicesResult services = publish(next, loaded.objects, node);
+  apply_bgp(loaded.objects, node, next, services);
   schedule_new_vips(plan_, next);
   const uint64_t now = now_ms();
   for (const auto& ip : node.load_balancer.snat_addresses) {
@@ -663,8 +729,12 @@ int Runner::run() {
   publisher_ =
       std::make_unique<lcore::SnapshotPublisher>(static_cast<unsigned>(worker_lcores_.size()));
   init_l4();
-  publish(plan_, objects_, node_);
+  const ServicesResult services = publish(plan_, objects_, node_);
   launch_workers();
+  // The sessions start once the workers forward between the taps and the uplinks.
+  bgp_ = std::make_unique<bgp::Speaker>();
+  bgp_->set_listen_port(179);
+  apply_bgp(objects_, node_, plan_, services);
 
   schedule_new_vips(Plan{}, plan_);
   const uint64_t now = now_ms();
@@ -681,8 +751,10 @@ int Runner::run() {
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGUSR1, SIGINT, SIGTERM}) sigaddset(&set, s);
   for (;;) {
-    const timespec tick{0, 20 * 1000 * 1000};
-    const int sig = sigtimedwait(&set, nullptr, &tick);
+    // Signals are blocked in every thread and taken here without waiting; the loop waits in
+    // the speaker's poll() instead (its sockets and timers, kLoopTickMs at most).
+    const timespec no_wait{0, 0};
+    const int sig = sigtimedwait(&set, nullptr, &no_wait);
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("event=stopping signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
@@ -700,8 +772,13 @@ int Runner::run() {
       }
       secrets_rotated_ms_ = t;
     }
+    bgp_->poll(kLoopTickMs);
   }
 
+  // Routers learn first that this node goes away (withdrawals, or graceful restart), while the
+  // workers still forward what is in flight; only then do the workers stop.
+  bgp_->shutdown(kBgpShutdownDeadline);
+  spdlog::info("event=bgp_stopped");
   stop_.store(true);
   rte_eal_mp_wait_lcore();
   launched_ = false;

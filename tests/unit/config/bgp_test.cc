@@ -400,8 +400,8 @@ stringData: {password: abc}
                                  "in.yaml");
   ASSERT_TRUE(r.ok()) << dump(r);
   expect_warning(r, 8, kPeerRef,
-                 "spec.passwordSecret: Secret metallb-system/md5 is not loaded; the session has "
-                 "no password until it is");
+                 "spec.passwordSecret: Secret metallb-system/md5 is not loaded; the session "
+                 "does not start until it is");
 }
 
 TEST(BgpPeer, PasswordSecretOfTheWrongTypeOrWithoutPasswordIsAnError) {

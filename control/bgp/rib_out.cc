@@ -13,9 +13,9 @@ namespace {
 size_t prefix_bytes(const Prefix& p) { return 1 + (size_t(p.length) + 7) / 8; }
 
 // Room kept while adding prefixes by arithmetic: an MP_(UN)REACH attribute growing past 255
-// bytes takes the extended-length form, one octet more. The result is checked against the
-// codec's own size anyway.
-constexpr size_t kSlack = 2;
+// bytes takes the extended-length form, one octet more. The classic IPv4 fields have fixed
+// 2-octet lengths and need none. The result is checked against the codec's own size anyway.
+size_t slack(Afi family) { return family == Afi::kIPv4 ? 0 : 2; }
 
 // What can differ between two routes of one session: the grouping key.
 using GroupKey =
@@ -80,7 +80,7 @@ void AdjRibOut::pack_withdrawals(const std::vector<Prefix>& prefixes,
     auto& field = v4 ? u.withdrawn : u.mp_unreach;
     field.push_back(prefixes[i++]);
     size_t size = encoded_update_size(u, options_.codec);
-    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + kSlack <= kMaxMessageLen) {
+    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
       size += prefix_bytes(prefixes[i]);
       field.push_back(prefixes[i++]);
     }
@@ -110,7 +110,7 @@ std::vector<Prefix> AdjRibOut::pack_announcements(const Attributes& attrs,
       unsendable.push_back(field.back());
       continue;
     }
-    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + kSlack <= kMaxMessageLen) {
+    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
       size += prefix_bytes(prefixes[i]);
       field.push_back(prefixes[i++]);
     }

@@ -557,7 +557,9 @@ void Session::shutdown(uint64_t now_ms, uint64_t deadline_ms) {
   } else {
     if (fsm_.state() == SessionState::kEstablished && rib_) {
       const auto updates = rib_->withdraw_all();
-      spdlog::info("event=bgp_routes_withdrawn {} updates={}", label_, updates.size());
+      if (!updates.empty()) {
+        spdlog::info("event=bgp_routes_withdrawn {} updates={}", label_, updates.size());
+      }
       send_updates(updates, now_ms);
     }
     apply(fsm_.stop(now_ms, err::kCeaseAdminShutdown), now_ms);

@@ -319,20 +319,17 @@ void Speaker::shutdown(std::chrono::milliseconds deadline) {
   }
   im.listeners.clear();
   for (auto& [name, s] : im.sessions) s->shutdown(start, end);
+  // Until every peer has read what we sent and closed its side, or the deadline.
+  bool drained = false;
   for (uint64_t now = now_ms(); now < end; now = now_ms()) {
-    bool all_closed = true;
-    im.for_each_session([&](Session& s) { all_closed = all_closed && s.closed(); });
-    if (all_closed) break;
+    drained = true;
+    im.for_each_session([&](Session& s) { drained = drained && s.closed(); });
+    if (drained) break;
     im.poll_once(int(std::min<uint64_t>(end - now, 50)));
   }
-  size_t unfinished = 0;
-  im.for_each_session([&](Session& s) {
-    if (!s.closed()) ++unfinished;
-    s.abort();
-  });
+  im.for_each_session([](Session& s) { s.abort(); });
   im.retired.clear();
-  spdlog::info("event=bgp_shutdown_done elapsed_ms={} unfinished={}", now_ms() - start,
-               unfinished);
+  spdlog::info("event=bgp_shutdown_done elapsed_ms={} drained={}", now_ms() - start, drained);
 }
 
 std::vector<PeerStatus> Speaker::status() const {

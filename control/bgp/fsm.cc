@@ -30,49 +30,80 @@ bool contains(const std::vector<AfiSafi>& v, const AfiSafi& af) {
 
 const char* state_name(SessionState s) {
   switch (s) {
-    case SessionState::kIdle: return "Idle";
-    case SessionState::kConnect: return "Connect";
-    case SessionState::kActive: return "Active";
-    case SessionState::kOpenSent: return "OpenSent";
-    case SessionState::kOpenConfirm: return "OpenConfirm";
-    case SessionState::kEstablished: return "Established";
+    case SessionState::kIdle:
+      return "Idle";
+    case SessionState::kConnect:
+      return "Connect";
+    case SessionState::kActive:
+      return "Active";
+    case SessionState::kOpenSent:
+      return "OpenSent";
+    case SessionState::kOpenConfirm:
+      return "OpenConfirm";
+    case SessionState::kEstablished:
+      return "Established";
   }
   return "?";
 }
 
 const char* event_name(FsmEvent e) {
   switch (e) {
-    case FsmEvent::kManualStart: return "ManualStart";
-    case FsmEvent::kManualStop: return "ManualStop";
-    case FsmEvent::kConnectRetryTimerExpires: return "ConnectRetryTimer_Expires";
-    case FsmEvent::kHoldTimerExpires: return "HoldTimer_Expires";
-    case FsmEvent::kKeepaliveTimerExpires: return "KeepaliveTimer_Expires";
-    case FsmEvent::kTcpCrAcked: return "Tcp_CR_Acked";
-    case FsmEvent::kTcpConnectionConfirmed: return "TcpConnectionConfirmed";
-    case FsmEvent::kTcpConnectionFails: return "TcpConnectionFails";
-    case FsmEvent::kBgpOpen: return "BGPOpen";
-    case FsmEvent::kBgpHeaderErr: return "BGPHeaderErr";
-    case FsmEvent::kBgpOpenMsgErr: return "BGPOpenMsgErr";
-    case FsmEvent::kOpenCollisionDump: return "OpenCollisionDump";
-    case FsmEvent::kNotifMsgVerErr: return "NotifMsgVerErr";
-    case FsmEvent::kNotifMsg: return "NotifMsg";
-    case FsmEvent::kKeepAliveMsg: return "KeepAliveMsg";
-    case FsmEvent::kUpdateMsg: return "UpdateMsg";
-    case FsmEvent::kUpdateMsgErr: return "UpdateMsgErr";
-    case FsmEvent::kRouteRefreshMsg: return "RouteRefreshMsg";
+    case FsmEvent::kManualStart:
+      return "ManualStart";
+    case FsmEvent::kManualStop:
+      return "ManualStop";
+    case FsmEvent::kConnectRetryTimerExpires:
+      return "ConnectRetryTimer_Expires";
+    case FsmEvent::kHoldTimerExpires:
+      return "HoldTimer_Expires";
+    case FsmEvent::kKeepaliveTimerExpires:
+      return "KeepaliveTimer_Expires";
+    case FsmEvent::kTcpCrAcked:
+      return "Tcp_CR_Acked";
+    case FsmEvent::kTcpConnectionConfirmed:
+      return "TcpConnectionConfirmed";
+    case FsmEvent::kTcpConnectionFails:
+      return "TcpConnectionFails";
+    case FsmEvent::kBgpOpen:
+      return "BGPOpen";
+    case FsmEvent::kBgpHeaderErr:
+      return "BGPHeaderErr";
+    case FsmEvent::kBgpOpenMsgErr:
+      return "BGPOpenMsgErr";
+    case FsmEvent::kOpenCollisionDump:
+      return "OpenCollisionDump";
+    case FsmEvent::kNotifMsgVerErr:
+      return "NotifMsgVerErr";
+    case FsmEvent::kNotifMsg:
+      return "NotifMsg";
+    case FsmEvent::kKeepAliveMsg:
+      return "KeepAliveMsg";
+    case FsmEvent::kUpdateMsg:
+      return "UpdateMsg";
+    case FsmEvent::kUpdateMsgErr:
+      return "UpdateMsgErr";
+    case FsmEvent::kRouteRefreshMsg:
+      return "RouteRefreshMsg";
   }
   return "?";
 }
 
 const char* action_name(FsmAction::Kind k) {
   switch (k) {
-    case Kind::kConnect: return "connect";
-    case Kind::kClose: return "close";
-    case Kind::kSendOpen: return "send_open";
-    case Kind::kSendKeepalive: return "send_keepalive";
-    case Kind::kSendNotification: return "send_notification";
-    case Kind::kEstablished: return "established";
-    case Kind::kLeftEstablished: return "left_established";
+    case Kind::kConnect:
+      return "connect";
+    case Kind::kClose:
+      return "close";
+    case Kind::kSendOpen:
+      return "send_open";
+    case Kind::kSendKeepalive:
+      return "send_keepalive";
+    case Kind::kSendNotification:
+      return "send_notification";
+    case Kind::kEstablished:
+      return "established";
+    case Kind::kLeftEstablished:
+      return "left_established";
   }
   return "?";
 }
@@ -103,24 +134,32 @@ std::variant<Negotiated, Error> check_open(const PeerConfig& cfg, const Open& ou
                                            const Open& theirs) {
   // RFC 4271 6.2, in its order: version, peer AS, hold time, BGP Identifier, then parameters.
   if (theirs.version != 4) {
-    return Error{err::kOpen, err::kOpenUnsupportedVersion, {0, 4},
+    return Error{err::kOpen,
+                 err::kOpenUnsupportedVersion,
+                 {0, 4},
                  "unsupported version " + std::to_string(theirs.version)};
   }
   // RFC 6793 4.1: a NEW speaker's AS is the one in capability 65; the 2-octet field then holds
   // AS_TRANS when the AS does not fit.
   const uint32_t peer_as = theirs.caps.four_octet_as ? *theirs.caps.four_octet_as : theirs.my_as;
   if (peer_as != cfg.peer_asn) {
-    return Error{err::kOpen, err::kOpenBadPeerAs, {},
-                 "peer AS " + std::to_string(peer_as) + ", expected " +
-                     std::to_string(cfg.peer_asn)};
+    return Error{
+        err::kOpen,
+        err::kOpenBadPeerAs,
+        {},
+        "peer AS " + std::to_string(peer_as) + ", expected " + std::to_string(cfg.peer_asn)};
   }
   if (theirs.hold_time_s == 1 || theirs.hold_time_s == 2) {
-    return Error{err::kOpen, err::kOpenUnacceptableHoldTime, {},
+    return Error{err::kOpen,
+                 err::kOpenUnacceptableHoldTime,
+                 {},
                  "hold time " + std::to_string(theirs.hold_time_s) + " s"};
   }
   // RFC 6286: zero is never valid; equal to ours is a loop or a misconfiguration within an AS.
   if (theirs.bgp_id == 0 || (theirs.bgp_id == cfg.router_id && is_ibgp(cfg))) {
-    return Error{err::kOpen, err::kOpenBadBgpId, {},
+    return Error{err::kOpen,
+                 err::kOpenBadBgpId,
+                 {},
                  theirs.bgp_id == 0 ? "BGP identifier 0" : "BGP identifier equal to ours"};
   }
   // Our AS does not fit in two octets: an OLD speaker (no capability 65) would see AS_TRANS and
@@ -150,8 +189,8 @@ std::variant<Negotiated, Error> check_open(const PeerConfig& cfg, const Open& ou
       ours.caps.graceful_restart.has_value() && theirs.caps.graceful_restart.has_value();
   for (const auto& af : ours.caps.multiprotocol) {
     // RFC 4760 8: a peer that sends no multiprotocol capability speaks IPv4 unicast only.
-    const bool implied_v4 = theirs.caps.multiprotocol.empty() && af.afi == Afi::kIPv4 &&
-                            af.safi == kSafiUnicast;
+    const bool implied_v4 =
+        theirs.caps.multiprotocol.empty() && af.afi == Afi::kIPv4 && af.safi == kSafiUnicast;
     if (implied_v4 || contains(theirs.caps.multiprotocol, af)) n.families.push_back(af);
   }
   return n;

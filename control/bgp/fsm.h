@@ -43,38 +43,38 @@
 
 namespace bgp {
 
-constexpr uint16_t kLargeHoldTimeS = 240;        // RFC 4271 8.2.2: "4 minutes" after OPEN sent
-constexpr uint16_t kMaxConnectRetryS = 120;      // backoff cap
+constexpr uint16_t kLargeHoldTimeS = 240;         // RFC 4271 8.2.2: "4 minutes" after OPEN sent
+constexpr uint16_t kMaxConnectRetryS = 120;       // backoff cap
 constexpr uint64_t kStableEstablishedMs = 60000;  // up this long -> backoff starts over
-constexpr uint16_t kGracefulRestartTimeS = 120;  // what we advertise in capability 64
+constexpr uint16_t kGracefulRestartTimeS = 120;   // what we advertise in capability 64
 
 // RFC 4271 section 8.1 events this implementation uses (numbers as in the RFC).
 enum class FsmEvent : uint8_t {
-  kManualStart,                // 1
-  kManualStop,                 // 2
-  kConnectRetryTimerExpires,   // 9
-  kHoldTimerExpires,           // 10
-  kKeepaliveTimerExpires,      // 11
-  kTcpCrAcked,                 // 16: our connect() completed
-  kTcpConnectionConfirmed,     // 17: we accepted the peer's connection
-  kTcpConnectionFails,         // 18
-  kBgpOpen,                    // 19 (through open_received(), which checks the OPEN)
-  kBgpHeaderErr,               // 21 (through message_error())
-  kBgpOpenMsgErr,              // 22 (through message_error() or open_received())
-  kOpenCollisionDump,          // 23
-  kNotifMsgVerErr,             // 24
-  kNotifMsg,                   // 25
-  kKeepAliveMsg,               // 26
-  kUpdateMsg,                  // 27
-  kUpdateMsgErr,               // 28 (through message_error())
-  kRouteRefreshMsg,            // not in RFC 4271: a ROUTE-REFRESH (RFC 2918) arrived
+  kManualStart,               // 1
+  kManualStop,                // 2
+  kConnectRetryTimerExpires,  // 9
+  kHoldTimerExpires,          // 10
+  kKeepaliveTimerExpires,     // 11
+  kTcpCrAcked,                // 16: our connect() completed
+  kTcpConnectionConfirmed,    // 17: we accepted the peer's connection
+  kTcpConnectionFails,        // 18
+  kBgpOpen,                   // 19 (through open_received(), which checks the OPEN)
+  kBgpHeaderErr,              // 21 (through message_error())
+  kBgpOpenMsgErr,             // 22 (through message_error() or open_received())
+  kOpenCollisionDump,         // 23
+  kNotifMsgVerErr,            // 24
+  kNotifMsg,                  // 25
+  kKeepAliveMsg,              // 26
+  kUpdateMsg,                 // 27
+  kUpdateMsgErr,              // 28 (through message_error())
+  kRouteRefreshMsg,           // not in RFC 4271: a ROUTE-REFRESH (RFC 2918) arrived
 };
 const char* event_name(FsmEvent e);
 
 struct FsmAction {
   enum class Kind : uint8_t {
-    kConnect,           // initiate the TCP connection
-    kClose,             // drop the TCP connection (after what is queued has been sent)
+    kConnect,  // initiate the TCP connection
+    kClose,    // drop the TCP connection (after what is queued has been sent)
     kSendOpen,
     kSendKeepalive,
     kSendNotification,  // `notification` says which
@@ -89,14 +89,14 @@ const char* action_name(FsmAction::Kind k);
 
 // What the two OPENs agreed (RFC 4271 4.2, RFC 5492, 6793, 4760, 2918, 4724).
 struct Negotiated {
-  uint16_t hold_time_s = 0;         // 0 = no hold timer, no keepalives
+  uint16_t hold_time_s = 0;  // 0 = no hold timer, no keepalives
   uint32_t keepalive_interval_ms = 0;
   uint32_t peer_bgp_id = 0;
-  uint32_t peer_asn = 0;             // from capability 65 when present
-  bool four_octet_as = false;        // both sent capability 65
-  bool route_refresh = false;        // the peer sent capability 2
-  bool graceful_restart = false;     // both sent capability 64
-  std::vector<AfiSafi> families;     // unicast families both can carry
+  uint32_t peer_asn = 0;          // from capability 65 when present
+  bool four_octet_as = false;     // both sent capability 65
+  bool route_refresh = false;     // the peer sent capability 2
+  bool graceful_restart = false;  // both sent capability 64
+  std::vector<AfiSafi> families;  // unicast families both can carry
 };
 
 // The OPEN this speaker sends on a session of `family` (the transport's family): 4-octet AS

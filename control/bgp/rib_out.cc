@@ -21,9 +21,7 @@ size_t slack(Afi family) { return family == Afi::kIPv4 ? 0 : 2; }
 using GroupKey =
     std::tuple<std::optional<uint32_t>, std::vector<uint32_t>, std::vector<LargeCommunity>>;
 
-GroupKey key_of(const Attributes& a) {
-  return {a.local_pref, a.communities, a.large_communities};
-}
+GroupKey key_of(const Attributes& a) { return {a.local_pref, a.communities, a.large_communities}; }
 
 config::IpFamily family_of(Afi afi) {
   return afi == Afi::kIPv4 ? config::IpFamily::kIPv4 : config::IpFamily::kIPv6;
@@ -48,8 +46,7 @@ Attributes AdjRibOut::attributes_for(const Route& route) const {
   if (options_.ibgp) a.local_pref = route.local_pref.value_or(kDefaultLocalPref);
   a.communities = route.communities;
   std::sort(a.communities.begin(), a.communities.end());
-  a.communities.erase(std::unique(a.communities.begin(), a.communities.end()),
-                      a.communities.end());
+  a.communities.erase(std::unique(a.communities.begin(), a.communities.end()), a.communities.end());
   a.large_communities = route.large_communities;
   std::sort(a.large_communities.begin(), a.large_communities.end());
   a.large_communities.erase(std::unique(a.large_communities.begin(), a.large_communities.end()),
@@ -80,7 +77,8 @@ void AdjRibOut::pack_withdrawals(const std::vector<Prefix>& prefixes,
     auto& field = v4 ? u.withdrawn : u.mp_unreach;
     field.push_back(prefixes[i++]);
     size_t size = encoded_update_size(u, options_.codec);
-    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
+    while (i < prefixes.size() &&
+           size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
       size += prefix_bytes(prefixes[i]);
       field.push_back(prefixes[i++]);
     }
@@ -110,7 +108,8 @@ std::vector<Prefix> AdjRibOut::pack_announcements(const Attributes& attrs,
       unsendable.push_back(field.back());
       continue;
     }
-    while (i < prefixes.size() && size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
+    while (i < prefixes.size() &&
+           size + prefix_bytes(prefixes[i]) + slack(options_.family) <= kMaxMessageLen) {
       size += prefix_bytes(prefixes[i]);
       field.push_back(prefixes[i++]);
     }

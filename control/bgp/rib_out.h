@@ -31,11 +31,11 @@ namespace bgp {
 constexpr uint32_t kDefaultLocalPref = 100;
 
 struct RibOutOptions {
-  Afi family = Afi::kIPv4;       // the session's transport family
+  Afi family = Afi::kIPv4;  // the session's transport family
   bool ibgp = false;
   uint32_t my_asn = 0;
-  config::IpAddress next_hop;    // the local address of the session's TCP connection
-  CodecOptions codec;            // as negotiated (4-octet AS_PATH or not)
+  config::IpAddress next_hop;  // the local address of the session's TCP connection
+  CodecOptions codec;          // as negotiated (4-octet AS_PATH or not)
 };
 
 class AdjRibOut {

@@ -22,9 +22,9 @@ struct Connection {
   config::IpAddress local;  // this end, once connected: the next hop we announce
   std::vector<uint8_t> rbuf;
   std::vector<uint8_t> wbuf;
-  size_t woff = 0;          // bytes of wbuf already written
-  std::string failed;       // why I/O failed; the session turns it into an FSM event
-  bool closing = false;     // retired: flush, SHUT_WR, wait for the peer's FIN
+  size_t woff = 0;       // bytes of wbuf already written
+  std::string failed;    // why I/O failed; the session turns it into an FSM event
+  bool closing = false;  // retired: flush, SHUT_WR, wait for the peer's FIN
   bool wr_shut = false;
   uint64_t close_deadline_ms = 0;
   uint64_t open_deadline_ms = 0;  // second connection (collision): its OPEN must come by then
@@ -42,7 +42,7 @@ namespace {
 // A closed connection gets this long to deliver its last bytes and see the peer's FIN.
 constexpr uint64_t kLingerMs = 2000;
 constexpr size_t kReadChunk = 65536;
-constexpr int kMaxReadsPerWakeup = 16;  // then other sessions get their turn
+constexpr int kMaxReadsPerWakeup = 16;           // then other sessions get their turn
 constexpr uint8_t kFsmUnexpectedInOpenSent = 1;  // RFC 6608
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -246,7 +246,8 @@ void Session::send_updates(const std::vector<Update>& updates, uint64_t now_ms) 
   if (!primary_) return;
   for (const auto& u : updates) {
     if (u.is_end_of_rib()) {
-      queue(*primary_, encode_end_of_rib(u.mp_unreach_af.value_or(AfiSafi{Afi::kIPv4, kSafiUnicast})));
+      queue(*primary_,
+            encode_end_of_rib(u.mp_unreach_af.value_or(AfiSafi{Afi::kIPv4, kSafiUnicast})));
     } else {
       queue(*primary_, encode_update(u, codec_));
     }
@@ -300,8 +301,7 @@ void Session::apply(std::vector<FsmAction> actions, uint64_t now_ms) {
         const AfiSafi af{family_, kSafiUnicast};
         if (!primary_) break;
         if (std::find(n.families.begin(), n.families.end(), af) == n.families.end()) {
-          spdlog::warn("event=bgp_family_not_negotiated {} family={}", label_,
-                       families_text({af}));
+          spdlog::warn("event=bgp_family_not_negotiated {} family={}", label_, families_text({af}));
           break;
         }
         rib_.emplace(RibOutOptions{family_, cfg_.my_asn == cfg_.peer_asn, cfg_.my_asn,
@@ -480,8 +480,8 @@ void Session::on_candidate_message(Message&& msg, uint64_t now_ms) {
   // its newer attempt wins (it has given up on the older one).
   bool keep_existing = true;
   if (fsm_.state() == SessionState::kOpenSent || fsm_.state() == SessionState::kOpenConfirm) {
-    keep_existing = primary_ && primary_->outgoing &&
-                    keep_locally_initiated(cfg_.router_id, open->bgp_id);
+    keep_existing =
+        primary_ && primary_->outgoing && keep_locally_initiated(cfg_.router_id, open->bgp_id);
   }
   spdlog::info("event=bgp_connection_collision {} local_id={} remote_id={} kept={}", label_,
                config::IpAddress::v4(cfg_.router_id).str(),
@@ -586,8 +586,7 @@ void Session::set_routes(const std::vector<Route>& routes, uint64_t now_ms) {
     const auto updates = rib_->sync();
     if (!updates.empty()) {
       spdlog::info("event=bgp_routes_sent {} updates={} advertised={} ignored={} too_large={}",
-                   label_, updates.size(), rib_->advertised(), rib_->ignored(),
-                   rib_->too_large());
+                   label_, updates.size(), rib_->advertised(), rib_->ignored(), rib_->too_large());
       send_updates(updates, now_ms);
     }
   }

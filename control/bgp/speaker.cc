@@ -92,8 +92,8 @@ struct Speaker::Impl {
       }
       set_cs6(fd, family);  // accepted sockets start with it, and so do our SYN-ACKs
       sockaddr_storage ss;
-      const socklen_t len = to_sockaddr(
-          v4 ? config::IpAddress::v4(0) : config::IpAddress::v6({}), listen_port, &ss);
+      const socklen_t len =
+          to_sockaddr(v4 ? config::IpAddress::v4(0) : config::IpAddress::v6({}), listen_port, &ss);
       if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
         fail("bind");
         continue;
@@ -151,8 +151,8 @@ struct Speaker::Impl {
     for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
-      const int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int fd =
+          accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
@@ -165,9 +165,10 @@ struct Speaker::Impl {
       Session* s = address ? session_for(*address) : nullptr;
       if (!s) {
         ++rejected_connections;
-        spdlog::warn("event=bgp_connection_rejected address={} reason=not_a_configured_peer "
-                     "rejected_total={}",
-                     address ? address->str() : "?", rejected_connections);
+        spdlog::warn(
+            "event=bgp_connection_rejected address={} reason=not_a_configured_peer "
+            "rejected_total={}",
+            address ? address->str() : "?", rejected_connections);
         ::close(fd);
         continue;
       }
@@ -244,12 +245,18 @@ void Speaker::configure(const std::vector<PeerConfig>& peers) {
   std::map<std::string, const PeerConfig*> wanted;
   for (const auto& p : peers) {
     std::string problem;
-    if (p.name.empty()) problem = "empty name";
-    else if (p.my_asn == 0 || p.peer_asn == 0) problem = "AS number 0";
-    else if (p.router_id == 0) problem = "router id 0";
-    else if (p.hold_time_s == 1 || p.hold_time_s == 2) problem = "hold time 1 or 2 s";
-    else if (p.password.size() > 80) problem = "password longer than 80 bytes";
-    else if (wanted.contains(p.name)) problem = "duplicate name";
+    if (p.name.empty())
+      problem = "empty name";
+    else if (p.my_asn == 0 || p.peer_asn == 0)
+      problem = "AS number 0";
+    else if (p.router_id == 0)
+      problem = "router id 0";
+    else if (p.hold_time_s == 1 || p.hold_time_s == 2)
+      problem = "hold time 1 or 2 s";
+    else if (p.password.size() > 80)
+      problem = "password longer than 80 bytes";
+    else if (wanted.contains(p.name))
+      problem = "duplicate name";
     if (!problem.empty()) {
       spdlog::error("event=bgp_peer_invalid peer={} address={} error=\"{}\"", p.name,
                     p.peer_address.str(), problem);
@@ -282,9 +289,9 @@ void Speaker::configure(const std::vector<PeerConfig>& peers) {
     spdlog::info(
         "event=bgp_peer_configured peer={} address={} port={} my_asn={} peer_asn={} hold={} "
         "keepalive={} md5={} multihop={} graceful_restart={} passive={}",
-        name, cfg->peer_address.str(), cfg->peer_port, cfg->my_asn, cfg->peer_asn,
-        cfg->hold_time_s, cfg->keepalive_time_s, !cfg->password.empty(), cfg->ebgp_multihop,
-        cfg->graceful_restart, cfg->passive_only);
+        name, cfg->peer_address.str(), cfg->peer_port, cfg->my_asn, cfg->peer_asn, cfg->hold_time_s,
+        cfg->keepalive_time_s, !cfg->password.empty(), cfg->ebgp_multihop, cfg->graceful_restart,
+        cfg->passive_only);
     auto s = std::make_unique<Session>(*cfg, im.next_seed());
     auto r = im.routes.find(name);
     if (r != im.routes.end()) s->set_routes(r->second, now);

@@ -55,19 +55,35 @@ std::string describe(const std::vector<FsmAction>& actions) {
 
 // Drives a fresh FSM into `state` along the usual path. "Idle*" below is Idle after a failure
 // (started, restart pending); plain Idle is never started.
-enum class From { kIdle, kIdleStarted, kConnect, kActive, kActivePassive, kOpenSent, kOpenConfirm,
-                  kEstablished };
+enum class From {
+  kIdle,
+  kIdleStarted,
+  kConnect,
+  kActive,
+  kActivePassive,
+  kOpenSent,
+  kOpenConfirm,
+  kEstablished
+};
 
 const char* from_name(From f) {
   switch (f) {
-    case From::kIdle: return "Idle";
-    case From::kIdleStarted: return "Idle*";
-    case From::kConnect: return "Connect";
-    case From::kActive: return "Active";
-    case From::kActivePassive: return "Active(passive)";
-    case From::kOpenSent: return "OpenSent";
-    case From::kOpenConfirm: return "OpenConfirm";
-    case From::kEstablished: return "Established";
+    case From::kIdle:
+      return "Idle";
+    case From::kIdleStarted:
+      return "Idle*";
+    case From::kConnect:
+      return "Connect";
+    case From::kActive:
+      return "Active";
+    case From::kActivePassive:
+      return "Active(passive)";
+    case From::kOpenSent:
+      return "OpenSent";
+    case From::kOpenConfirm:
+      return "OpenConfirm";
+    case From::kEstablished:
+      return "Established";
   }
   return "?";
 }
@@ -155,8 +171,7 @@ TEST(BgpFsm, TransitionTable) {
       {From::kOpenConfirm, E::kOpenCollisionDump, S::kIdle, "send_notification(6/7) close"},
       {From::kOpenConfirm, E::kKeepAliveMsg, S::kEstablished, "established"},
       {From::kOpenConfirm, E::kUpdateMsg, S::kIdle, "send_notification(5/2) close"},
-      {From::kOpenConfirm, E::kConnectRetryTimerExpires, S::kIdle,
-       "send_notification(5/2) close"},
+      {From::kOpenConfirm, E::kConnectRetryTimerExpires, S::kIdle, "send_notification(5/2) close"},
       // Established.
       {From::kEstablished, E::kManualStop, S::kIdle,
        "send_notification(6/2) close left_established"},
@@ -188,7 +203,7 @@ TEST(BgpFsm, OpenAndMessageErrorsByState) {
   const Error update{err::kUpdate, err::kUpdateMalformedAsPath, {}, "bad path"};
   struct Case {
     From from;
-    bool open;          // open_received(valid OPEN) instead of message_error
+    bool open;  // open_received(valid OPEN) instead of message_error
     const Error* error;
     SessionState to;
     std::string actions;
@@ -206,8 +221,8 @@ TEST(BgpFsm, OpenAndMessageErrorsByState) {
   };
   for (const auto& c : cases) {
     Fsm fsm = make_in(c.from);
-    const auto actions = c.open ? fsm.open_received(peer_open(ebgp()), 2000)
-                                : fsm.message_error(*c.error, 2000);
+    const auto actions =
+        c.open ? fsm.open_received(peer_open(ebgp()), 2000) : fsm.message_error(*c.error, 2000);
     EXPECT_EQ(fsm.state(), c.to) << from_name(c.from);
     EXPECT_EQ(describe(actions), c.actions) << from_name(c.from);
   }
@@ -235,13 +250,10 @@ TEST(BgpFsm, HoldAndKeepaliveNegotiation) {
     uint16_t hold;
     uint32_t keepalive_ms;
   } cases[] = {
-      {90, 90, 30, 90, 30000},
-      {90, 30, 30, 30, 10000},   // min(ours, theirs); keepalive = hold / 3
-      {30, 180, 30, 30, 10000},
-      {90, 90, 5, 90, 5000},     // our keepalive_time_s when smaller
-      {90, 90, 0, 90, 30000},    // 0 = not configured
-      {3, 90, 30, 3, 1000},
-      {0, 90, 30, 0, 0},         // 0 = no hold timer, no keepalives
+      {90, 90, 30, 90, 30000},  {90, 30, 30, 30, 10000},  // min(ours, theirs); keepalive = hold / 3
+      {30, 180, 30, 30, 10000}, {90, 90, 5, 90, 5000},    // our keepalive_time_s when smaller
+      {90, 90, 0, 90, 30000},                             // 0 = not configured
+      {3, 90, 30, 3, 1000},     {0, 90, 30, 0, 0},        // 0 = no hold timer, no keepalives
       {90, 0, 30, 0, 0},
   };
   for (const auto& c : cases) {
@@ -438,12 +450,12 @@ TEST(BgpFsm, OpenChecks) {
       {"version 3", 64512, 64500, 1, 3, 64500, 64500, 90, 2, err::kOpen,
        err::kOpenUnsupportedVersion},
       {"wrong AS", 64512, 64500, 1, 4, 64501, 64501, 90, 2, err::kOpen, err::kOpenBadPeerAs},
-      {"capability 65 wins over the 2-octet field", 64512, 4200000000u, 1, 4, kAsTrans,
-       4200000000u, 90, 2, 0, 0},
-      {"capability 65 with the wrong AS", 64512, 4200000000u, 1, 4, kAsTrans, 4200000001u, 90,
-       2, err::kOpen, err::kOpenBadPeerAs},
-      {"AS_TRANS without capability 65", 64512, 4200000000u, 1, 4, kAsTrans, std::nullopt, 90,
-       2, err::kOpen, err::kOpenBadPeerAs},
+      {"capability 65 wins over the 2-octet field", 64512, 4200000000u, 1, 4, kAsTrans, 4200000000u,
+       90, 2, 0, 0},
+      {"capability 65 with the wrong AS", 64512, 4200000000u, 1, 4, kAsTrans, 4200000001u, 90, 2,
+       err::kOpen, err::kOpenBadPeerAs},
+      {"AS_TRANS without capability 65", 64512, 4200000000u, 1, 4, kAsTrans, std::nullopt, 90, 2,
+       err::kOpen, err::kOpenBadPeerAs},
       {"hold 1", 64512, 64500, 1, 4, 64500, 64500, 1, 2, err::kOpen,
        err::kOpenUnacceptableHoldTime},
       {"hold 2", 64512, 64500, 1, 4, 64500, 64500, 2, 2, err::kOpen,

@@ -42,9 +42,8 @@ RibOutOptions ebgp_v6() {
 
 // Encodes and decodes back, checking the size limit on the way.
 Update wire(const Update& u, const CodecOptions& opts) {
-  const auto bytes = u.is_end_of_rib()
-                         ? encode_end_of_rib(u.mp_unreach_af.value_or(AfiSafi{}))
-                         : encode_update(u, opts);
+  const auto bytes = u.is_end_of_rib() ? encode_end_of_rib(u.mp_unreach_af.value_or(AfiSafi{}))
+                                       : encode_update(u, opts);
   EXPECT_LE(bytes.size(), kMaxMessageLen);
   EXPECT_EQ(bytes.size(), u.is_end_of_rib() ? bytes.size() : encoded_update_size(u, opts));
   auto decoded = decode(bytes, opts);
@@ -142,8 +141,7 @@ TEST(BgpRibOut, GroupsByAttributes) {
     const Update d = wire(u, ebgp_v4().codec);
     by_communities[d.attrs.communities].insert(d.nlri.begin(), d.nlri.end());
   }
-  EXPECT_EQ(by_communities[(std::vector<uint32_t>{1})],
-            (std::set<Prefix>{v4_host(1), v4_host(3)}));
+  EXPECT_EQ(by_communities[(std::vector<uint32_t>{1})], (std::set<Prefix>{v4_host(1), v4_host(3)}));
   EXPECT_EQ(by_communities[(std::vector<uint32_t>{2})], (std::set<Prefix>{v4_host(2)}));
   EXPECT_EQ(by_communities[(std::vector<uint32_t>{1, 2})], (std::set<Prefix>{v4_host(4)}));
 }

@@ -37,8 +37,8 @@ constexpr uint32_t kPeerId = 0x0a000001;     // 10.0.0.1
 
 // A listening socket on an ephemeral port.
 int make_listener(const config::IpAddress& addr, uint16_t* port) {
-  const int fd = socket(addr.is_v4() ? AF_INET : AF_INET6,
-                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      socket(addr.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -134,7 +134,8 @@ Open test_open(uint32_t asn, uint16_t hold, uint32_t id, Afi af, bool gr = false
   o.caps.four_octet_as = asn;
   o.caps.multiprotocol = {AfiSafi{af, kSafiUnicast}};
   o.caps.route_refresh = true;
-  if (gr) o.caps.graceful_restart = GracefulRestart{false, 120, {{AfiSafi{af, kSafiUnicast}, false}}};
+  if (gr)
+    o.caps.graceful_restart = GracefulRestart{false, 120, {{AfiSafi{af, kSafiUnicast}, false}}};
   return o;
 }
 
@@ -194,8 +195,7 @@ class BgpSpeaker : public ::testing::Test {
   }
 
   // Connects to the speaker's listener (loopback completes the handshake in the kernel).
-  std::unique_ptr<Wire> connect_to(const char* addr, uint16_t port,
-                                   const char* source = nullptr) {
+  std::unique_ptr<Wire> connect_to(const char* addr, uint16_t port, const char* source = nullptr) {
     const config::IpAddress a = ip(addr);
     const int fd = socket(a.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (source) {
@@ -392,7 +392,8 @@ TEST_F(BgpSpeaker, Ipv6IbgpSession) {
   cfg.router_id = kSpeakerId;
   Route pref = route("2001:db8:100::10", 128);
   pref.local_pref = 200;
-  sp_.set_routes({{"default/v6", {pref, route("2001:db8:100::20", 128), route("198.51.100.1", 32)}}});
+  sp_.set_routes(
+      {{"default/v6", {pref, route("2001:db8:100::20", 128), route("198.51.100.1", 32)}}});
   sp_.configure({cfg});
   auto w = accept_on(lfd);
   ASSERT_TRUE(w);
@@ -569,6 +570,61 @@ TEST_F(BgpSpeaker, TreatAsWithdrawKeepsTheSession) {
   EXPECT_EQ(s->state, SessionState::kEstablished);
 }
 
+TEST_F(BgpSpeaker, FramingAcrossReads) {
+  uint16_t port;
+  const int lfd = listen_on("127.0.0.1", &port);
+  sp_.configure({peer_cfg("default/f", ip("127.0.0.1"), port)});
+  auto w = accept_on(lfd);
+  ASSERT_TRUE(w);
+  establish(*w, "default/f", test_open(64500, 90, kPeerId, Afi::kIPv4));
+  Update theirs;
+  theirs.nlri = {Prefix{ip("203.0.113.0"), 24}};
+  theirs.attrs.as_path = {64500};
+  theirs.attrs.next_hop = ip("127.0.0.1");
+  const auto update = encode_update(theirs, w->opts);
+  // A KEEPALIVE and half an UPDATE in one segment; the rest of it and a second UPDATE next.
+  std::vector<uint8_t> first = encode_keepalive();
+  first.insert(first.end(), update.begin(), update.begin() + 10);
+  std::vector<uint8_t> second(update.begin() + 10, update.end());
+  second.insert(second.end(), update.begin(), update.end());
+  w->send(first);
+  run_until([] { return false; }, 100);
+  EXPECT_EQ(status_of("default/f")->updates_received, 0u);
+  w->send(second);
+  EXPECT_TRUE(run_until([&] { return status_of("default/f")->updates_received == 2; }, 2000));
+  EXPECT_EQ(status_of("default/f")->prefixes_received, 2u);
+  EXPECT_TRUE(in_state("default/f", SessionState::kEstablished));
+}
+
+TEST_F(BgpSpeaker, LargeTableArrivesWhole) {
+  // 50000 routes, about 250 KB of UPDATEs sent in one go. (Loopback's send buffer autotunes to
+  // 4 MiB, so this does not force short writes; it checks packing and framing end to end.)
+  uint16_t port;
+  const int lfd = listen_on("127.0.0.1", &port);
+  std::vector<Route> routes;
+  for (uint32_t i = 0; i < 50000; ++i) {
+    Route r;
+    r.prefix = Prefix{config::IpAddress::v4(0x0a000000u + i), 32};
+    routes.push_back(r);
+  }
+  sp_.set_routes({{"default/big", routes}});
+  sp_.configure({peer_cfg("default/big", ip("127.0.0.1"), port)});
+  auto w = accept_on(lfd);
+  ASSERT_TRUE(w);
+  establish(*w, "default/big", test_open(64500, 90, kPeerId, Afi::kIPv4));
+  std::set<Prefix> got;
+  size_t updates = 0;
+  for (;;) {
+    const Update u = expect<Update>(*w, 5000);
+    if (HasFailure() || u.is_end_of_rib()) break;
+    ++updates;
+    got.insert(u.nlri.begin(), u.nlri.end());
+  }
+  EXPECT_EQ(got.size(), 50000u);
+  EXPECT_LE(updates, 70u);  // about 800 host routes per UPDATE
+  EXPECT_EQ(status_of("default/big")->prefixes_advertised, 50000u);
+}
+
 // The test peer reads in a thread while shutdown() blocks: it returns once the peer has read
 // everything and closed, well before the deadline.
 struct ReaderThread {
@@ -626,8 +682,8 @@ TEST_F(BgpSpeaker, ShutdownWithdrawsThenCeases) {
       notification_at = i;
     }
   }
-  EXPECT_EQ(withdrawn, (std::set<Prefix>{Prefix{ip("198.51.100.10"), 32},
-                                         Prefix{ip("198.51.100.11"), 32}}));
+  EXPECT_EQ(withdrawn,
+            (std::set<Prefix>{Prefix{ip("198.51.100.10"), 32}, Prefix{ip("198.51.100.11"), 32}}));
   ASSERT_TRUE(n);
   EXPECT_EQ(n->code, err::kCease);
   EXPECT_EQ(n->subcode, err::kCeaseAdminShutdown);

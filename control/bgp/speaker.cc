@@ -239,7 +239,9 @@ void Speaker::set_listen_port(uint16_t port) { impl_->listen_port = port; }
 
 void Speaker::configure(const std::vector<PeerConfig>& peers) {
   auto& im = *impl_;
-  if (!im.listeners_opened) im.open_listeners();
+  // Port 179 is taken only once BGP is configured: a node without BGPPeers leaves it to
+  // whatever else runs on the host.
+  if (!im.listeners_opened && !peers.empty()) im.open_listeners();
   const uint64_t now = now_ms();
 
   std::map<std::string, const PeerConfig*> wanted;

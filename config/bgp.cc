@@ -146,22 +146,10 @@ bool read_secret_string(Document& doc, const Field& f, std::string* out) {
 
 // A list of names whose items must be distinct; each item's line is noted.
 void read_names(Document& doc, const Field& f, std::vector<std::string>* out, FieldLines* lines) {
-  std::map<std::string, std::string> seen;  // value -> path of its first occurrence
-  for (const Field& item : doc.items(f)) {
-    std::string s;
-    if (!doc.read_string(item, &s)) {
-      if (!item.present()) doc.invalid(item, "null", "must be of type string");
-      continue;
-    }
-    auto [it, inserted] = seen.emplace(s, item.path);
-    if (!inserted) {
-      doc.duplicate(item, quote(s), "also " + it->second);
-      continue;
-    }
+  read_unique_strings(doc, f, out, [&](const Field& item) {
     lines->note(
         Field{item.node, f.path + "[" + std::to_string(out->size()) + "]", item.line, true});
-    out->push_back(std::move(s));
-  }
+  });
 }
 
 std::optional<IpAddress> read_address(Document& doc, const Field& f) {

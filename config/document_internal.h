@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -176,6 +177,11 @@ void decode_gateway_class(Document& doc, FieldMap& top, GatewayClass* out);
 void decode_gateway(Document& doc, FieldMap& top, Gateway* out);
 void decode_http_route(Document& doc, FieldMap& top, HttpRoute* out);
 void decode_reference_grant(Document& doc, FieldMap& top, ReferenceGrant* out);
+
+// A string list whose items must be distinct: a duplicate is reported at its line and left out;
+// `kept` (if set) sees each item that is kept, before it is appended (validation.cc).
+void read_unique_strings(Document& doc, const Field& f, std::vector<std::string>* out,
+                         const std::function<void(const Field& item)>& kept = {});
 
 // ---- BGP kinds (bgp.cc) ----
 

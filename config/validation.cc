@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iterator>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,6 +27,26 @@
 #include "config/rules_internal.h"
 
 namespace config {
+
+// A string list whose items must be distinct (document_internal.h).
+void read_unique_strings(Document& doc, const Field& f, std::vector<std::string>* out,
+                         const std::function<void(const Field& item)>& kept) {
+  std::map<std::string, std::string> seen;  // value -> path of its first occurrence
+  for (const Field& item : doc.items(f)) {
+    std::string s;
+    if (!doc.read_string(item, &s)) {
+      if (!item.present()) doc.invalid(item, "null", "must be of type string");
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(s, item.path);
+    if (!inserted) {
+      doc.duplicate(item, quote(s), "also " + it->second);
+      continue;
+    }
+    if (kept) kept(item);
+    out->push_back(std::move(s));
+  }
+}
 
 // =================================== text rules ===================================
 
@@ -387,23 +408,6 @@ std::optional<FieldMap> item_fields(Document& doc, const Field& item) {
   return doc.fields(item);
 }
 
-// A string list whose items must be distinct.
-void read_unique_strings(Document& doc, const Field& f, std::vector<std::string>* out) {
-  std::map<std::string, std::string> seen;  // value -> path of its first occurrence
-  for (const Field& item : doc.items(f)) {
-    std::string s;
-    if (!doc.read_string(item, &s)) {
-      if (!item.present()) doc.invalid(item, "null", "must be of type string");
-      continue;
-    }
-    auto [it, inserted] = seen.emplace(s, item.path);
-    if (!inserted) {
-      doc.duplicate(item, quote(s), "also " + it->second);
-      continue;
-    }
-    out->push_back(std::move(s));
-  }
-}
 
 const char* const kInvalidIpMessage =
     "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";

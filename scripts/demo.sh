@@ -5,8 +5,10 @@
 # echo on 5353) in each of pt-be1..3, the endpoints of the demo's Service demo/web. Prints what
 # to try, then follows Portico's log until Ctrl-C, which stops Portico and the backends and
 # removes the testbed. The backends stop by themselves after DEMO_BACKEND_SECONDS (3600).
+# With the default configs, BIRD runs in pt-router as the BGP router Portico peers with
+# (config/examples/bgp.yaml: AS 64512 -> AS 64500, IPv4 and IPv6 sessions).
 #   sudo scripts/demo.sh [--config PATH ...] [--no-build]
-#     --config      default: config/examples/demo.yaml and config/examples/gateway.yaml
+#     --config      default: config/examples/demo.yaml, gateway.yaml and bgp.yaml
 #     --no-build    skip scripts/deps.sh and scripts/build.sh: use the portico already built in
 #                   $PORTICO_BUILD_DIR (default build/)
 set -euo pipefail
@@ -24,8 +26,12 @@ while [ $# -gt 0 ]; do
     *) echo "usage: demo.sh [--config PATH ...] [--no-build]" >&2; exit 2 ;;
   esac
 done
-[ ${#configs[@]} -gt 0 ] || configs=(--config "$root/config/examples/demo.yaml"
-  --config "$root/config/examples/gateway.yaml")
+router_bgp=0
+if [ ${#configs[@]} -eq 0 ]; then
+  configs=(--config "$root/config/examples/demo.yaml" --config "$root/config/examples/gateway.yaml"
+    --config "$root/config/examples/bgp.yaml")
+  router_bgp=1
+fi
 
 build=${PORTICO_BUILD_DIR:-$root/build}
 if [ "$build_it" = 1 ]; then
@@ -41,6 +47,7 @@ python=/usr/bin/python3 # Debian's, as the system tests use
 [ -x "$python" ] || python=python3
 pid=""
 backend_pids=()
+bird_dir=""
 
 # stop PID: TERM, up to 5 s, then KILL.
 stop() {
@@ -57,13 +64,38 @@ cleanup() {
     grep -E 'event=(summary|lcore_stats)' "$log" || true
   fi
   for b in "${backend_pids[@]}"; do stop "$b"; done
-  scripts/testbed.sh down >/dev/null 2>&1 || true
+  scripts/testbed.sh down >/dev/null 2>&1 || true   # also stops BIRD in pt-router
   rm -rf "$ready_dir"
+  [ -z "$bird_dir" ] || rm -rf "$bird_dir"
   echo "demo: stopped; testbed removed; log kept at $log (backends: $backend_log)"
 }
 trap cleanup EXIT INT TERM
 
 scripts/testbed.sh up
+# The router's side of config/examples/bgp.yaml: BIRD, passive (Portico dials it), taking
+# Portico's routes into its table (RFC 8212 wants an explicit import policy for eBGP).
+bird_dir=""
+bgp_note="BGP: not in this run (custom --config, or no bird in PATH)"
+if [ "$router_bgp" = 1 ] && command -v bird >/dev/null; then
+  bird_dir=$(mktemp -d /tmp/portico-demo.XXXXXX.bird)
+  cat >"$bird_dir/bird.conf" <<'BIRD'
+router id 198.51.100.1;
+protocol device { }
+protocol bgp portico4 { local 198.51.100.1 as 64500; neighbor 198.51.100.10 as 64512; passive on;
+  ipv4 { import all; export none; }; }
+protocol bgp portico6 { local 2001:db8:100::1 as 64500; neighbor 2001:db8:100::10 as 64512;
+  passive on; ipv6 { import all; export none; }; }
+BIRD
+  if ip netns exec pt-router bird -c "$bird_dir/bird.conf" -s "$bird_dir/bird.ctl" \
+      -P "$bird_dir/bird.pid" >"$bird_dir/bird.log" 2>&1; then
+    bgp_note="BGP: BIRD in pt-router (AS 64500) peers with Portico (AS 64512, config/examples/bgp.yaml):
+  ip netns exec pt-router birdc -s $bird_dir/bird.ctl show protocols            # both sessions Established
+  ip netns exec pt-router birdc -s $bird_dir/bird.ctl show route all            # the VIPs, next hop Portico
+  (routes go only for addresses with ready endpoints: demo/web's, not demo/dns-tcp's)"
+  else
+    bgp_note="BGP: BIRD did not start in pt-router (see $bird_dir/bird.log)"
+  fi
+fi
 "$build/portico" check "${configs[@]}"
 ip netns exec pt-portico "$build/portico" run "${configs[@]}" >"$log" 2>&1 &
 pid=$!
@@ -114,8 +146,8 @@ Portico is running in namespace pt-portico (pid $pid, port MAC $mac). Try, in an
   ip netns exec pt-client ping -6 -c 3 2001:db8:200::10          # ICMPv6 echo to an IPv6 VIP
   ip netns exec pt-client ndisc6 2001:db8:200::10 eth0           # NDP for an IPv6 VIP
   ip netns exec pt-client ping -c 3 198.51.100.10                # the node: answered by the kernel (tap)
-  $build/portico check --config config/examples/demo.yaml --config config/examples/gateway.yaml
-  kill -USR1 $pid                                                # counters into the log (event=stats)
+  $build/portico check ${configs[*]}
+  kill -USR1 $pid                                                # counters (event=stats) and BGP sessions (event=bgp_peer) into the log
   kill -HUP $pid                                                 # reload the config files
 
 L4: demo/web is http://$web/, full NAT to be1..be3:8080 ($first):
@@ -131,6 +163,7 @@ L7: the Gateway demo/edge (config/examples/gateway.yaml) on 203.0.113.202:80, HT
   ip netns exec pt-client curl -si -H 'Host: nowhere.example' http://203.0.113.202/  # Portico's 404
   $build/portico match --config config/examples/demo.yaml --config config/examples/gateway.yaml \
       --to 203.0.113.202:80 --host www.example.com --path /search?engine=v2        # which rule, as JSON
+$bgp_note
 The loop shows the spread over be1..be3 (one new connection each). The backends log to
 $backend_log and stop after ${DEMO_BACKEND_SECONDS:-3600} s.
 Following the log ($log); Ctrl-C stops Portico and the backends and removes the testbed.

@@ -1391,7 +1391,8 @@ bool jointly_satisfiable(const LabelSelector& a, const LabelSelector& b) {
       }
     }
   }
-  for (const auto& [key, k] : keys) {
+  for (const auto& entry : keys) {
+    const KeyConstraint& k = entry.second;  // (clang 14 cannot capture a structured binding)
     if (k.must_exist && k.must_not_exist) return false;
     if (k.allowed && std::all_of(k.allowed->begin(), k.allowed->end(),
                                  [&](const std::string& v) { return k.excluded.count(v) != 0; })) {

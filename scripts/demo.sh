@@ -91,7 +91,7 @@ BIRD
     bgp_note="BGP: BIRD in pt-router (AS 64500) peers with Portico (AS 64512, config/examples/bgp.yaml):
   ip netns exec pt-router birdc -s $bird_dir/bird.ctl show protocols            # both sessions Established
   ip netns exec pt-router birdc -s $bird_dir/bird.ctl show route all            # the VIPs, next hop Portico
-  (routes go only for addresses with ready endpoints: demo/web's, not demo/dns-tcp's)"
+  (only addresses with usable endpoints: demo/web's and the Gateway demo/edge's, not demo/dns-tcp's)"
   else
     bgp_note="BGP: BIRD did not start in pt-router (see $bird_dir/bird.log)"
   fi

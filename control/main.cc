@@ -27,15 +27,18 @@ Commands:
           and ping for them on the interfaces L2Advertisements select, balances their TCP
           and UDP ports over the Services' EndpointSlices (Maglev; nat, dsr or ipip per the
           portico.io/forwarding-mode annotation), and hands traffic for the node's own
-          addresses to the kernel tap. Signals: SIGHUP reloads the files (a
-          bad file changes nothing), SIGUSR1 logs counters (event=stats), SIGINT/SIGTERM stop
-          and log a summary (event=summary).
+          addresses to the kernel tap. With BGPPeers and BGPAdvertisements it runs BGP
+          sessions over the tap and announces the addresses that have usable endpoints.
+          Signals: SIGHUP reloads the files (a bad file changes nothing), SIGUSR1 logs
+          counters (event=stats) and BGP sessions (event=bgp_peer), SIGINT/SIGTERM withdraw
+          the BGP routes, stop and log a summary (event=summary).
   check   Load, validate and compile without touching DPDK; print each object's computed
           status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
           events such as NoEndpoints, IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;
           exit status 1 when there are any. Gateway API objects get their status too
           (GatewayClass Accepted; Gateway addresses, conditions and listeners; HTTPRoute
-          parents).
+          parents), and with BGPPeers a BGP section: the sessions this node runs, each route
+          and its peers, and why an address is not announced.
   match   Which Gateway listener, HTTPRoute rule and backends an HTTP request to ADDRESS:PORT
           would get, the request as forwarded (filters applied), or the response Portico would
           send itself (404, 500, 503, redirects), as JSON: {"listener", "route", "rule",

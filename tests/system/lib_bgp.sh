@@ -44,6 +44,17 @@
 #   bgp_withdrawn_before_close PCAP SPEAKER_ADDR PREFIX...   in a capture of the router's
 #       eth0, the speaker withdrew each PREFIX (UPDATE or MP_UNREACH) or sent a NOTIFICATION
 #       on that session before its own FIN or RST
+#   bgp_closed_without_notification PCAP SPEAKER_ADDR   in such a capture the speaker closed a
+#       connection (FIN or RST) and sent no NOTIFICATION at all (RFC 4724 shutdown)
+#
+# Graceful restart (RFC 4724), FRR only (it shows both the capability and the stale marks):
+#   frr_gr_negotiated PEER    the session with PEER is Established and FRR both advertised and
+#       received capability 64, the peer's restart time is 120 s and it listed the session's
+#       address family
+#   frr_routes_stale_for SECONDS PREFIX...   within 3 s every PREFIX is kept and marked stale,
+#       and stays so (present, stale) for SECONDS more; the family follows from the prefix
+#   frr_routes_fresh TIMEOUT PREFIX...   wait at most TIMEOUT s until every PREFIX is present
+#       and no path of it is stale
 #
 # Far client: far_up / far_down: namespace $P-far, joined only to the router by a veth pair
 # (router far0 203.0.113.249/30 and 2001:db8:300::1/64; far eth0 .250 and ::2, default routes
@@ -658,6 +669,150 @@ if bad:
     print("\n".join(bad))
     sys.exit(1)
 PY
+}
+
+# bgp_closed_without_notification PCAP SPEAKER: see the header.
+bgp_closed_without_notification() {
+  local pcap=$1 speaker=$2 src=ip.src
+  [[ $speaker == *:* ]] && src=ipv6.src
+  tshark -r "$pcap" -Y "$src == $speaker && tcp.port == 179" \
+    -T fields -E separator='|' -e frame.number -e tcp.flags.fin -e tcp.flags.reset -e bgp.type \
+    >"$pcap.$speaker.fields" 2>"$pcap.tshark" || {
+    cat "$pcap.tshark"
+    echo "tshark could not read $pcap"
+    return 1
+  }
+  "$PYTHON" - "$pcap.$speaker.fields" "$speaker" <<'PY'
+import sys
+closed, notifications = None, []
+for l in open(sys.argv[1]):
+    f = l.rstrip("\n").split("|")
+    if len(f) < 4:
+        continue
+    if closed is None and (f[1] in ("1", "True") or f[2] in ("1", "True")):
+        closed = int(f[0])
+    if "3" in f[3].split(","):
+        notifications.append(f[0])
+if notifications:
+    sys.exit("%s sent a NOTIFICATION (frames %s)" % (sys.argv[2], ", ".join(notifications)))
+if closed is None:
+    sys.exit("no FIN or RST from %s in the capture: the close was not seen" % sys.argv[2])
+print("# %s: FIN/RST in frame %d, no NOTIFICATION" % (sys.argv[2], closed))
+PY
+}
+
+# --- graceful restart (FRR) ---------------------------------------------------------------------
+
+frr_gr_negotiated() {
+  local peer=$1 af=ipv4Unicast
+  [[ $peer == *:* ]] && af=ipv6Unicast
+  _bgp_known frr || return 1
+  vtysh_ -c "show bgp neighbors $peer json" >"$T_TMP/frr/gr-$peer.json" 2>&1 || {
+    cat "$T_TMP/frr/gr-$peer.json"
+    echo "vtysh show bgp neighbors $peer failed"
+    return 1
+  }
+  # FRR 8.4's names: neighborCapabilities.gracefulRestart "advertisedAndReceived" once both
+  # OPENs carried capability 64; gracefulRestartRemoteTimerMsecs is the peer's restart time;
+  # gracefulRestartInfo has one entry per family the peer listed in its capability.
+  "$PYTHON" - "$T_TMP/frr/gr-$peer.json" "$peer" "$af" <<'PY'
+import json, sys
+path, peer, af = sys.argv[1:]
+try:
+    doc = json.load(open(path))
+except ValueError as e:
+    sys.exit("show bgp neighbors %s json: not JSON (%s)" % (peer, e))
+n = next((v for v in doc.values() if isinstance(v, dict) and "bgpState" in v), None)
+if n is None:
+    sys.exit("FRR does not know the neighbor %s" % peer)
+caps = n.get("neighborCapabilities") or {}
+info = n.get("gracefulRestartInfo") or {}
+got = "state=%s gracefulRestart=%s remoteTimerMsecs=%s remoteGrMode=%s %s=%s" % (
+    n.get("bgpState"), caps.get("gracefulRestart"), caps.get("gracefulRestartRemoteTimerMsecs"),
+    info.get("remoteGrMode"), af, json.dumps(info.get(af)))
+print("# " + got)
+bad = []
+if n.get("bgpState") != "Established":
+    bad.append("not Established")
+if caps.get("gracefulRestart") != "advertisedAndReceived":
+    bad.append("capability 64 not advertised and received")
+if caps.get("gracefulRestartRemoteTimerMsecs") != 120000:
+    bad.append("the peer's restart time is not 120 s")
+if not isinstance(info.get(af), dict):
+    bad.append("the peer did not list %s in its capability" % af)
+if bad:
+    sys.exit("%s: graceful restart not negotiated as expected: %s" % (peer, "; ".join(bad)))
+PY
+}
+
+# _frr_path_marks PREFIX...: "PREFIX stale|fresh|absent" per prefix, one vtysh run. A prefix is
+# stale when every path FRR holds for it is (there is one: only Portico announces it).
+_frr_path_marks() {
+  local p fam cmds=() raw
+  for p in "$@"; do
+    fam=ipv4
+    [[ $p == *:* ]] && fam=ipv6
+    cmds+=(-c "show bgp $fam unicast $p json")
+  done
+  raw=$(vtysh_ "${cmds[@]}") || {
+    echo "vtysh show bgp FAMILY unicast PREFIX failed: $raw"
+    return 1
+  }
+  "$PYTHON" -c '
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from normalize import json_docs
+docs = json_docs(sys.stdin.read())
+seen = {}
+for d in docs:
+    if d.get("prefix") and d.get("paths"):
+        seen[d["prefix"]] = all(p.get("stale") is True for p in d["paths"])
+for p in sys.argv[2:]:
+    print(p, "absent" if p not in seen else "stale" if seen[p] else "fresh")
+' "$(dirname "$BGP_NORMALIZE")" "$@" <<<"$raw"
+}
+
+# _frr_all_marked MARK PREFIX...: every prefix shows MARK (the marks land in _FRR_MARKS).
+_frr_all_marked() {
+  local mark=$1
+  shift
+  _FRR_MARKS=$(_frr_path_marks "$@") || return 1
+  ! grep -qv " $mark\$" <<<"$_FRR_MARKS"
+}
+
+frr_routes_stale_for() {
+  local seconds=$1 i
+  shift
+  _bgp_known frr || return 1
+  _FRR_MARKS=""
+  # FRR marks them once it sees the connection close (it reads the FIN at once).
+  wait_until 3 _frr_all_marked stale "$@" || {
+    printf '%s\n' "$_FRR_MARKS"
+    echo "FRR did not keep every route as stale within 3 s"
+    return 1
+  }
+  # Samples every 0.5 s (plus the time vtysh takes): SECONDS at least, whatever the clock's tick.
+  for ((i = 0; i < seconds * 2; i++)); do
+    sleep 0.5
+    _frr_all_marked stale "$@" || {
+      printf '%s\n' "$_FRR_MARKS"
+      echo "FRR stopped keeping every route as stale before $seconds s"
+      return 1
+    }
+  done
+  printf '# %s\n' "${_FRR_MARKS//$'\n'/, }"
+  echo "# stale for $seconds s"
+}
+
+frr_routes_fresh() {
+  local timeout=$1
+  shift
+  _bgp_known frr || return 1
+  _FRR_MARKS=""
+  wait_until "$timeout" _frr_all_marked fresh "$@" && return 0
+  printf '%s\n' "$_FRR_MARKS"
+  echo "not every route is present and fresh (not stale) after $timeout s"
+  return 1
 }
 
 # --- far client ----------------------------------------------------------------------------------

@@ -3,15 +3,22 @@
 # router namespace (tests/system/lib_bgp.sh): BIRD 2 (passive: Portico opens the sessions),
 # GoBGP 3 and FRR 8 (active: they connect to Portico, which accepts), one session per address
 # family. Each receives bgp/web's VIPs, 203.0.113.20/32 via 198.51.100.10 and
-# 2001:db8:200::20/128 via 2001:db8:100::10, AS path 64512, communities 64512:100 and
-# 65535:65281 (no-export, written as a Community alias), large community 64512:1:2, and nothing
-# else (bgp/empty has no endpoint: its 203.0.113.24 stays unannounced). With BIRD: a far client
-# that knows only the router reaches the VIP over HTTP (v4 and v6); a reload deleting the
-# Service's EndpointSlices, then one deleting the Service, withdraws its routes within 10 s;
-# BIRD restarted gets its sessions and routes back; TCP-MD5 with the right key comes up and with
-# a wrong one does not. With FRR over iBGP (AS 64512 both ends): LOCAL_PREF 150 arrives (and no
+# 2001:db8:200::20/128 via 2001:db8:100::10, Gateway bgp/gw's pool addresses 203.0.113.10/32 and
+# 2001:db8:200::10/128 the same way, AS path 64512, communities 64512:100 and 65535:65281
+# (no-export, written as a Community alias), large community 64512:1:2, and nothing else
+# (bgp/empty has no endpoint: its 203.0.113.24 stays unannounced). With BIRD: a far client that
+# knows only the router reaches the VIP over HTTP (v4 and v6), and the Gateway for Host
+# app.example (another host gets a 404 from it); a reload deleting the Service's
+# EndpointSlices, then one deleting the Service, withdraws its routes within 10 s, and one
+# deleting the EndpointSlices behind the Gateway's HTTPRoute withdraws the Gateway's; BIRD
+# restarted gets its sessions and routes back; TCP-MD5 with the right key comes up and with a
+# wrong one does not. With FRR over iBGP (AS 64512 both ends): LOCAL_PREF 150 arrives (and no
 # AS path); then SIGTERM: Portico withdraws its routes (or ends the session with a
-# NOTIFICATION) before it closes the connection, checked on the wire, and exits 0.
+# NOTIFICATION) before it closes the connection, checked on the wire, and exits 0. Last, graceful
+# restart (RFC 4724, enableGracefulRestart on both BGPPeers, FRR with `bgp graceful-restart`):
+# both ends negotiate it; SIGTERM: Portico exits 0 within 2 s without a NOTIFICATION, FRR keeps
+# every route marked stale for 5 s (and in its kernel); Portico started again: the sessions come
+# back and the routes are fresh.
 # Checks run through `check`, so shellcheck sees their functions as unreachable (SC2317).
 # shellcheck source=tests/system/lib.sh disable=SC2317
 . "$(dirname "$0")/lib.sh"

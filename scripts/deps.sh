@@ -14,6 +14,7 @@ build_packages=(
   g++ meson ninja-build pkg-config
   libdpdk-dev dpdk libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
 )
 test_packages=(
   iproute2 iputils-ping arping ndisc6 tcpdump tshark python3 python3-scapy

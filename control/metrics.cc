@@ -106,8 +106,7 @@ struct LcoreMetric {
   uint64_t Totals::*field;
 };
 constexpr LcoreMetric kLcoreMetrics[] = {
-    {"portico_lcore_rx_packets_total", "counter", "Frames received on the uplinks.",
-     &Totals::rx},
+    {"portico_lcore_rx_packets_total", "counter", "Frames received on the uplinks.", &Totals::rx},
     {"portico_lcore_tx_packets_total", "counter",
      "Frames sent on the uplinks (replies, forwards, frames from the kernel, announcements).",
      &Totals::tx},
@@ -118,35 +117,34 @@ constexpr LcoreMetric kLcoreMetrics[] = {
     {"portico_lcore_announced_packets_total", "counter",
      "Frames sent for the control thread (gratuitous ARP, unsolicited NA, neighbor probes).",
      &Totals::announced},
-    {"portico_flows_created_total", "counter", "Connection records created.",
-     &Totals::new_flows},
+    {"portico_flows_created_total", "counter", "Connection records created.", &Totals::new_flows},
     {"portico_flows_stateless_total", "counter",
      "New flows balanced without a record because the connection table was full.",
      &Totals::stateless_flows},
-    {"portico_flows_backend_gone_total", "counter",
-     "Flows whose backend was removed by a reload.", &Totals::backend_gone},
+    {"portico_flows_backend_gone_total", "counter", "Flows whose backend was removed by a reload.",
+     &Totals::backend_gone},
     {"portico_flows_expired_total", "counter", "Connection records freed by the expiry sweep.",
      &Totals::expired},
     {"portico_connections", "gauge", "Live connection records.", &Totals::conns},
-    {"portico_handoffs_sent_total", "counter",
-     "Frames passed to the worker that owns their flow.", &Totals::handoffs_out},
+    {"portico_handoffs_sent_total", "counter", "Frames passed to the worker that owns their flow.",
+     &Totals::handoffs_out},
     {"portico_handoffs_received_total", "counter", "Frames received from other workers.",
      &Totals::handoffs_in},
     {"portico_neighbor_held_packets_total", "counter",
      "Frames put on hold until their next hop's MAC address was known.", &Totals::held},
     {"portico_neighbor_released_packets_total", "counter",
      "Held frames sent once their next hop's MAC address was known.", &Totals::released},
-    {"portico_l7_consumed_packets_total", "counter",
-     "Client frames the HTTP (L7) path took in.", &Totals::consumed},
+    {"portico_l7_consumed_packets_total", "counter", "Client frames the HTTP (L7) path took in.",
+     &Totals::consumed},
 };
 
 // Label values of the reply and forward kinds (nf::ReplyKind, nf::ForwardKind order); the same
 // words as the stats log line.
 constexpr const char* kReplyKinds[] = {"arp",       "nd",      "echo",      "echo6",
                                        "tcp_reset", "syn_ack", "l7_segment"};
-constexpr const char* kForwardKinds[] = {
-    "to_backend",      "to_backend_ipip", "to_backend_ip6ip6", "to_client",
-    "icmp_to_backend", "icmp_to_client",  "reset_to_client",   "l7_to_backend"};
+constexpr const char* kForwardKinds[] = {"to_backend",      "to_backend_ipip", "to_backend_ip6ip6",
+                                         "to_client",       "icmp_to_backend", "icmp_to_client",
+                                         "reset_to_client", "l7_to_backend"};
 static_assert(std::size(kReplyKinds) == lcore::kReplyKinds);
 static_assert(std::size(kForwardKinds) == lcore::kForwardKinds);
 
@@ -197,8 +195,7 @@ struct PortMetric {
 constexpr PortMetric kPortMetrics[] = {
     {"portico_port_rx_packets_total", "Frames the port received (rte_eth_stats ipackets).",
      &PortValues::rx_packets},
-    {"portico_port_tx_packets_total", "Frames the port sent (opackets).",
-     &PortValues::tx_packets},
+    {"portico_port_tx_packets_total", "Frames the port sent (opackets).", &PortValues::tx_packets},
     {"portico_port_rx_bytes_total", "Bytes the port received (ibytes).", &PortValues::rx_bytes},
     {"portico_port_tx_bytes_total", "Bytes the port sent (obytes).", &PortValues::tx_bytes},
     {"portico_port_rx_errors_total", "Erroneous frames the port received (ierrors).",
@@ -228,8 +225,7 @@ constexpr BgpMetric kBgpMetrics[] = {
     {"portico_bgp_prefixes_advertised", "gauge",
      "Prefixes advertised to the peer now (Adj-RIB-Out).", &BgpPeerValues::prefixes_advertised},
     {"portico_bgp_prefixes_received_total", "counter",
-     "Prefixes received from the peer (counted and discarded).",
-     &BgpPeerValues::prefixes_received},
+     "Prefixes received from the peer (counted and discarded).", &BgpPeerValues::prefixes_received},
     {"portico_bgp_notifications_sent_total", "counter", "NOTIFICATION messages sent.",
      &BgpPeerValues::notifications_sent},
     {"portico_bgp_notifications_received_total", "counter", "NOTIFICATION messages received.",
@@ -305,10 +301,10 @@ std::string render(const Values& v) {
            "Frames dropped, by reason (the names of nf/drop_reason.h).");
   for (size_t i = 0; i < v.lcores.size(); ++i) {
     for (int r = 0; r < nf::kDropReasonCount; ++r) {
-      t.sample("portico_drops_total",
-               {{"lcore", lcores[i]},
-                {"reason", nf::drop_reason_name(static_cast<nf::DropReason>(r))}},
-               v.lcores[i].counters.dropped[r]);
+      t.sample(
+          "portico_drops_total",
+          {{"lcore", lcores[i]}, {"reason", nf::drop_reason_name(static_cast<nf::DropReason>(r))}},
+          v.lcores[i].counters.dropped[r]);
     }
   }
   for (int k = 0; k < lcore::kL7Counters; ++k) {
@@ -327,8 +323,7 @@ std::string render(const Values& v) {
     };
     static constexpr Seconds kSeconds[] = {
         {"portico_lcore_busy_seconds_total",
-         "Time in worker loop iterations that handled at least one frame.",
-         &Totals::busy_cycles},
+         "Time in worker loop iterations that handled at least one frame.", &Totals::busy_cycles},
         {"portico_lcore_idle_seconds_total",
          "Time in worker loop iterations that handled nothing, idle sleeps included.",
          &Totals::idle_cycles},

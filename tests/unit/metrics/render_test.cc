@@ -123,8 +123,7 @@ TEST(MetricsRender, SecondsFromCycles) {
   const std::string text = render(sample_values());
   EXPECT_NE(text.find("portico_lcore_busy_seconds_total{lcore=\"1\"} 1.5\n"), std::string::npos);
   EXPECT_NE(text.find("portico_lcore_idle_seconds_total{lcore=\"3\"} 1.5\n"), std::string::npos);
-  EXPECT_NE(text.find("portico_lcore_driver_seconds_total{lcore=\"3\"} 0.75\n"),
-            std::string::npos);
+  EXPECT_NE(text.find("portico_lcore_driver_seconds_total{lcore=\"3\"} 0.75\n"), std::string::npos);
   Values no_clock = sample_values();
   no_clock.tsc_hz = 0;  // unknown clock: no seconds rather than a division by zero
   EXPECT_EQ(render(no_clock).find("_seconds_total{"), std::string::npos);

@@ -105,8 +105,7 @@ TEST_F(ServerTest, GetMetrics) {
 TEST_F(ServerTest, QueryStringAndHttp10AndBareLf) {
   start();
   EXPECT_EQ(body_of(request(server_->port(), "GET /metrics?x=1 HTTP/1.0\r\n\r\n")), kBody);
-  EXPECT_EQ(status_line(request(server_->port(), "GET /metrics HTTP/1.1\n\n")),
-            "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(request(server_->port(), "GET /metrics HTTP/1.1\n\n")), "HTTP/1.1 200 OK");
 }
 
 TEST_F(ServerTest, HeadHasLengthButNoBody) {

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -39,6 +40,7 @@
 #include "control/bgp/speaker.h"
 #include "control/eal_args.h"
 #include "control/kernel_iface.h"
+#include "control/metrics.h"
 #include "control/neighbors.h"
 #include "control/plan.h"
 #include "control/services.h"
@@ -98,7 +100,7 @@ std::string format_counters(const lcore::CounterTotals& t) {
       << " conns=" << t.conns << " handoff.out=" << t.handoffs_out
       << " handoff.in=" << t.handoffs_in << " neighbor.held=" << t.held
       << " neighbor.released=" << t.released << " l7.consumed=" << t.consumed << " cycles.busy=" << t.busy_cycles
-      << " cycles.driver=" << t.driver_cycles;
+      << " cycles.driver=" << t.driver_cycles << " cycles.idle=" << t.idle_cycles;
   static constexpr const char* kL7Names[] = {
 #define PORTICO_L7_NAME(name, text) text,
       PORTICO_L7_COUNTERS(PORTICO_L7_NAME)
@@ -198,6 +200,7 @@ std::string restart_only_changes(const config::NodeConfig& running,
     changed.push_back("spec.neighbors");
   }
   if (running.meta.name != fresh.meta.name) changed.push_back("metadata.name");
+  if (running.api.metrics != fresh.api.metrics) changed.push_back("spec.api.metrics");
   return join(changed);
 }
 
@@ -262,9 +265,97 @@ class Runner {
   uint64_t announce_failures_ = 0;
   std::unique_ptr<bgp::Speaker> bgp_;
   bgp::AnnouncePlan bgp_plan_;
+
+  // ---- Prometheus endpoint (spec.api.metrics; control/metrics.h) ----
+  // The control thread copies what it owns (ports, BGP, generation, reload result) into a cache
+  // about once a second and after each reload; the metrics thread takes the cache under a mutex
+  // held for a pointer copy and reads the workers' counters itself (relaxed atomic loads).
+  void start_metrics();
+  void refresh_metrics(bool force);
+  void note_reload(bool ok);
+  std::string collect_metrics();
+  bool last_reload_ok_ = true;
+  double last_reload_unix_ = 0;
+  uint64_t metrics_refreshed_ms_ = 0;
+  std::mutex metrics_mu_;
+  std::shared_ptr<const metrics::Values> metrics_cache_;  // guarded by metrics_mu_
+  std::unique_ptr<metrics::Server> metrics_server_;       // last: stops before the rest goes
 };
 
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+void Runner::note_reload(bool ok) {
+  last_reload_ok_ = ok;
+  last_reload_unix_ = unix_now();
+  refresh_metrics(true);
+}
+
+void Runner::refresh_metrics(bool force) {
+  if (metrics_server_ == nullptr) return;
+  const uint64_t t = now_ms();
+  if (!force && t - metrics_refreshed_ms_ < 1000) return;
+  metrics_refreshed_ms_ = t;
+  auto v = std::make_shared<metrics::Values>();
+  v->version = metrics::build_version();
+  v->tsc_hz = tsc_hz_;
+  v->generation = generation_;
+  v->last_reload_success = last_reload_ok_;
+  v->last_reload_timestamp_seconds = last_reload_unix_;
+  v->announce_failures = announce_failures_;
+  for (size_t i = 0; i < uplinks_.size() && i < node_.interfaces.size(); ++i) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(uplinks_[i], &s) != 0) continue;
+    v->ports.push_back({node_.interfaces[i].name, s.ipackets, s.opackets, s.ibytes, s.obytes,
+                        s.ierrors, s.oerrors, s.imissed, s.rx_nombuf});
+  }
+  if (bgp_ != nullptr) {
+    for (const auto& p : bgp_->status()) {
+      v->bgp_peers.push_back({p.name, p.peer_address.str(), bgp::state_name(p.state),
+                              p.established_transitions, p.updates_sent, p.updates_received,
+                              p.prefixes_advertised, p.prefixes_received, p.notifications_sent,
+                              p.notifications_received});
+    }
+  }
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  metrics_cache_ = std::move(v);
+}
+
+// Runs on the metrics thread.
+std::string Runner::collect_metrics() {
+  std::shared_ptr<const metrics::Values> cached;
+  {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    cached = metrics_cache_;
+  }
+  metrics::Values v = *cached;
+  for (const auto& w : workers_) {
+    metrics::LcoreValues l;
+    l.lcore = worker_lcores_[w->thread_id];
+    l.counters.add(w->counters);
+    v.lcores.push_back(l);
+  }
+  return metrics::render(v);
+}
+
+void Runner::start_metrics() {
+  const std::string& address = node_.api.metrics;
+  if (address.empty()) return;
+  metrics_server_ = std::make_unique<metrics::Server>([this] { return collect_metrics(); });
+  refresh_metrics(true);
+  if (const std::string err = metrics_server_->start(address); !err.empty()) {
+    // The data plane runs on without an endpoint rather than stop over it.
+    spdlog::error("event=metrics_failed address={} error=\"{}\"", address, err);
+    metrics_server_.reset();
+    return;
+  }
+  spdlog::info("event=metrics_listening address={} port={}", address, metrics_server_->port());
+}
+
 Runner::~Runner() {
+  metrics_server_.reset();  // its thread reads the workers' counters
   if (launched_) {
     stop_.store(true);
     rte_eal_mp_wait_lcore();
@@ -682,6 +773,7 @@ void Runner::reload() {
     for (const auto& e : loaded.errors) spdlog::error("event=config_error error=\"{}\"", e.str());
     spdlog::error("event=reload_failed errors={} detail=\"{}\" keeping_generation={}",
                   loaded.errors.size(), loaded.errors.front().str(), generation_);
+    note_reload(false);
     return;
   }
   for (const auto& w : loaded.warnings)
@@ -718,6 +810,7 @@ void Runner::reload() {
   objects_ = std::move(loaded.objects);
   node_ = std::move(node);
   plan_ = std::move(next);
+  note_reload(true);
 }
 
 int Runner::run() {
@@ -746,6 +839,8 @@ int Runner::run() {
   spdlog::info("event=ready node={} workers={} interfaces={} vips={} generation={} tsc_hz={}",
                node_.meta.name, join(workers), node_.interfaces.size(), plan_.vips.size(),
                generation_, tsc_hz_);
+  last_reload_unix_ = unix_now();
+  start_metrics();
 
   sigset_t set;
   sigemptyset(&set);
@@ -763,6 +858,7 @@ int Runner::run() {
     if (sig == SIGUSR1) log_stats("stats");
     send_due_announcements();
     service_neighbors();
+    refresh_metrics(false);
     // SYN cookie secrets: a new one every hour (a cookie lives at most three minutes).
     const uint64_t t = now_ms();
     if (t - secrets_rotated_ms_ >= 3600 * 1000) {

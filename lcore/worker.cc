@@ -75,6 +75,7 @@ void CounterTotals::add(const WorkerCounters& c) {
   released += c.released.get();
   consumed += c.consumed.get();
   busy_cycles += c.busy_cycles.get();
+  idle_cycles += c.idle_cycles.get();
   driver_cycles += c.driver_cycles.get();
   for (int i = 0; i < kL7Counters; ++i) l7[i] += c.l7[i].get();
 }
@@ -493,14 +494,20 @@ int worker_main(void* arg) {
   const uint32_t first_sleep_us = std::min(kFirstSleepUs, w.idle_sleep_us);
   uint32_t idle_polls = 0;
   uint32_t sleep_us = first_sleep_us;
+  // One TSC read per iteration: each iteration's time runs from the end of the previous one,
+  // so busy + idle cycles add up to the whole loop (the quiescent report included).
+  uint64_t mark = rte_rdtsc();
   while (!w.stop->load(std::memory_order_relaxed)) {
     t_driver_cycles = 0;
-    const uint64_t start = rte_rdtsc();
     const unsigned handled = poll_once(w);
+    const uint64_t now = rte_rdtsc();
     if (handled != 0) {
-      w.counters.busy_cycles.add(rte_rdtsc() - start);
+      w.counters.busy_cycles.add(now - mark);
       w.counters.driver_cycles.add(t_driver_cycles);
+    } else {
+      w.counters.idle_cycles.add(now - mark);
     }
+    mark = now;
     rte_rcu_qsbr_quiescent(qsbr, w.thread_id);
     if (handled != 0 || w.idle_sleep_us == 0) {
       idle_polls = 0;
@@ -513,6 +520,9 @@ int worker_main(void* arg) {
     const timespec ts{0, static_cast<long>(sleep_us) * 1000};
     nanosleep(&ts, nullptr);
     rte_rcu_qsbr_thread_online(qsbr, w.thread_id);
+    const uint64_t woke = rte_rdtsc();  // the sleep is idle time, whatever the next loop does
+    w.counters.idle_cycles.add(woke - mark);
+    mark = woke;
     sleep_us = sleep_us * 2 > w.idle_sleep_us ? w.idle_sleep_us : sleep_us * 2;
   }
 

@@ -79,7 +79,11 @@ struct alignas(64) WorkerCounters {
   Counter held;                                  // frames put on hold for a next hop's MAC
   Counter released;                              // held frames sent once the MAC was known
   Counter consumed;                              // frames the L7 path took in
-  Counter busy_cycles;  // TSC cycles in loop iterations that handled frames (cost per packet)
+  // TSC cycles of loop iterations that handled frames (cost per packet), and of those that
+  // handled nothing, idle sleeps included: busy + idle is the worker's whole time, so
+  // busy / (busy + idle) is its load although it polls at 100% CPU.
+  Counter busy_cycles;
+  Counter idle_cycles;
   // The part of busy_cycles spent inside the port drivers' rx and tx calls. With net_af_packet
   // or net_tap that is the kernel's work (system calls, veth, bridge); with a poll-mode NIC
   // driver it is descriptor reads and writes. busy - driver = Portico's own processing.
@@ -95,7 +99,7 @@ struct CounterTotals {
   std::array<uint64_t, kForwardKinds> forwarded{};
   uint64_t new_flows = 0, stateless_flows = 0, backend_gone = 0, handoffs_out = 0, handoffs_in = 0,
            conns = 0, expired = 0, held = 0, released = 0, consumed = 0,
-           busy_cycles = 0, driver_cycles = 0;
+           busy_cycles = 0, idle_cycles = 0, driver_cycles = 0;
   std::array<uint64_t, kL7Counters> l7{};
   uint64_t dropped_total() const;
   void add(const WorkerCounters& c);

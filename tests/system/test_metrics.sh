@@ -165,7 +165,8 @@ if mode == "value":  # FILE SAMPLE [label=value...]: the sum of the matching sam
     fam = re.sub(r"_total$", "", args[1])
     if fam not in fams:
         sys.exit(f"no family {fam}")
-    print(f"{total(fams, fam, args[1], **labels):g}")
+    v = total(fams, fam, args[1], **labels)
+    print(int(v) if v == int(v) else repr(v))  # exact: no %g rounding of timestamps
     sys.exit(0)
 
 sys.exit(f"unknown mode {mode}")

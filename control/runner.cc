@@ -1022,9 +1022,10 @@ int run(const std::vector<std::string>& paths) {
     spdlog::error("event=config_invalid error=\"{}\"", c.message);
     return 1;
   }
+  config::ObjectSet objects = store->objects();
   block_control_signals();
   try {
-    Runner runner(paths, store->objects(), std::move(store));
+    Runner runner(paths, std::move(objects), std::move(store));
     return runner.run();
   } catch (const std::exception& e) {
     spdlog::error("event=fatal error=\"{}\"", e.what());

@@ -30,7 +30,8 @@ grpc::Status invalid(const std::string& m) {
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 std::string addr_port(const config::IpAddress& a, uint16_t port) {
-  return a.is_v6() ? "[" + a.str() + "]:" + std::to_string(port) : a.str() + ":" + std::to_string(port);
+  return a.is_v6() ? "[" + a.str() + "]:" + std::to_string(port)
+                   : a.str() + ":" + std::to_string(port);
 }
 
 // "ADDRESS", "ADDRESS:PORT" or "[ADDRESS]:PORT" (port 0 = any).
@@ -49,7 +50,8 @@ bool parse_endpoint(const std::string& text, config::IpAddress* a, uint16_t* por
   } else if (host.find(':') != std::string::npos) {
     return false;  // IPv6 with a port must be bracketed
   }
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   const unsigned long v = std::stoul(p);
   if (v == 0 || v > 65535) return false;
   auto ip = config::IpAddress::parse(host);
@@ -125,8 +127,8 @@ std::vector<std::string> DrainSet::apply(ServicesResult* services) const {
 // ---- counters ----
 
 std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::CounterTotals& t) {
-  static constexpr const char* kReplyNames[] = {"arp",       "nd",        "echo",      "echo6",
-                                                "tcp_reset", "syn_ack",   "l7_segment"};
+  static constexpr const char* kReplyNames[] = {"arp",       "nd",      "echo",      "echo6",
+                                                "tcp_reset", "syn_ack", "l7_segment"};
   static constexpr const char* kForwardNames[] = {
       "to_backend",      "to_backend_ipip", "to_backend_ip6ip6", "to_client",
       "icmp_to_backend", "icmp_to_client",  "reset_to_client",   "l7_to_backend"};
@@ -137,13 +139,12 @@ std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::Counte
       PORTICO_L7_COUNTERS(PORTICO_L7_NAME)
 #undef PORTICO_L7_NAME
   };
-  std::vector<std::pair<std::string, uint64_t>> v = {
-      {"rx", t.rx},
-      {"tx", t.tx},
-      {"punted", t.punted},
-      {"from_kernel", t.from_kernel},
-      {"announced", t.announced},
-      {"dropped", t.dropped_total()}};
+  std::vector<std::pair<std::string, uint64_t>> v = {{"rx", t.rx},
+                                                     {"tx", t.tx},
+                                                     {"punted", t.punted},
+                                                     {"from_kernel", t.from_kernel},
+                                                     {"announced", t.announced},
+                                                     {"dropped", t.dropped_total()}};
   for (int i = 0; i < lcore::kReplyKinds; ++i)
     v.emplace_back(std::string("reply.") + kReplyNames[i], t.replies[i]);
   for (int i = 0; i < lcore::kForwardKinds; ++i)
@@ -177,8 +178,7 @@ ordered_json LiveControl::statuses() const {
       objects_status_json(s_.store->objects(), s_.node, *s_.plan, l4, rfc3339_now()));
 }
 
-void LiveControl::fill_object(const Entry& e, const ordered_json& statuses,
-                              pb::Object* out) const {
+void LiveControl::fill_object(const Entry& e, const ordered_json& statuses, pb::Object* out) const {
   out->mutable_ref()->set_api_version(e.api_version);
   out->mutable_ref()->set_kind(e.key.kind);
   out->mutable_ref()->set_namespace_(e.key.namespace_);
@@ -231,7 +231,8 @@ grpc::Status LiveControl::apply(const pb::ApplyRequest& req, pb::ApplyResponse* 
   }
   for (const auto& k : change.created) {
     s_.events->add("Normal", "ConfigApplied", k.str(), "created through the API");
-    spdlog::info("event=api_applied object={} change=created generation={}", k.str(), *s_.generation);
+    spdlog::info("event=api_applied object={} change=created generation={}", k.str(),
+                 *s_.generation);
   }
   for (const auto& k : change.configured) {
     s_.events->add("Normal", "ConfigApplied", k.str(), "configured through the API");
@@ -323,9 +324,9 @@ grpc::Status LiveControl::flows(const pb::FlowsRequest& req, pb::FlowsResponse* 
       return !set || (x == a && (port == 0 || port == p));
     }
   } vip, backend, client;
-  for (auto [text, f, field] : {std::tuple{&req.vip(), &vip, "vip"},
-                                std::tuple{&req.backend(), &backend, "backend"},
-                                std::tuple{&req.client(), &client, "client"}}) {
+  for (auto [text, f, field] :
+       {std::tuple{&req.vip(), &vip, "vip"}, std::tuple{&req.backend(), &backend, "backend"},
+        std::tuple{&req.client(), &client, "client"}}) {
     if (text->empty()) continue;
     f->set = true;
     if (!parse_endpoint(*text, &f->a, &f->port)) {
@@ -371,7 +372,8 @@ grpc::Status LiveControl::flows(const pb::FlowsRequest& req, pb::FlowsResponse* 
                               ntohs(c.dport(nf::ConnDir::kReply))));
       }
       f->set_state(state_text(c.state));
-      if (s_.tsc_hz != 0 && now > c.last_seen) f->set_idle_ms((now - c.last_seen) * 1000 / s_.tsc_hz);
+      if (s_.tsc_hz != 0 && now > c.last_seen)
+        f->set_idle_ms((now - c.last_seen) * 1000 / s_.tsc_hz);
     }
   }
   return grpc::Status::OK;
@@ -421,8 +423,8 @@ void LiveControl::poll_peer_states() {
   for (const auto& st : s_.speaker->status()) {
     now[st.name] = st.state;
     auto it = peer_states_.find(st.name);
-    const bool changed = it == peer_states_.end() ? st.state != bgp::SessionState::kIdle
-                                                  : it->second != st.state;
+    const bool changed =
+        it == peer_states_.end() ? st.state != bgp::SessionState::kIdle : it->second != st.state;
     if (!changed) continue;
     const bool down = it != peer_states_.end() && it->second == bgp::SessionState::kEstablished;
     s_.events->add(down ? "Warning" : "Normal", "BgpPeerState", "BGPPeer/" + st.name,
@@ -455,7 +457,8 @@ grpc::Status LiveControl::drain(const pb::DrainRequest& req, pb::DrainResponse* 
   DrainSet before = *s_.drains;
   if (req.undo()) {
     if (s_.drains->backends.erase(b) == 0) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "backend " + req.backend() + ": not drained");
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "backend " + req.backend() + ": not drained");
     }
   } else {
     s_.drains->backends.insert(b);
@@ -471,8 +474,10 @@ grpc::Status LiveControl::drain(const pb::DrainRequest& req, pb::DrainResponse* 
     return grpc::Status(grpc::StatusCode::INTERNAL, std::string("publishing failed: ") + e.what());
   }
   s_.events->add("Normal", "Drained", "",
-                 "backend " + req.backend() + (req.undo() ? " takes new flows again" : " drained: "
-                                                         "new flows avoid it, existing ones stay"));
+                 "backend " + req.backend() +
+                     (req.undo() ? " takes new flows again"
+                                 : " drained: "
+                                   "new flows avoid it, existing ones stay"));
   spdlog::info("event=api_drain backend={} undo={} endpoints={} generation={}", req.backend(),
                req.undo(), resp->affected_size(), *s_.generation);
   resp->set_generation(*s_.generation);

@@ -20,8 +20,8 @@ namespace {
 bool read_pem(const std::string& path, const char* field, std::string* out, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *error = std::string("spec.api.tls.") + field + " \"" + path + "\": cannot read: " +
-             std::strerror(errno);
+    *error = std::string("spec.api.tls.") + field + " \"" + path +
+             "\": cannot read: " + std::strerror(errno);
     return false;
   }
   std::ostringstream s;
@@ -54,7 +54,8 @@ bool parse_listen_address(const std::string& text, ListenAddress* out, std::stri
     out->unix_socket = true;
     out->path = text.substr(7);
     if (out->path.empty() || out->path[0] != '/') {
-      *error = "spec.api.grpc \"" + text + "\": a Unix socket needs an absolute path (unix:///PATH)";
+      *error =
+          "spec.api.grpc \"" + text + "\": a Unix socket needs an absolute path (unix:///PATH)";
       return false;
     }
     if (out->path.size() >= sizeof(sockaddr_un{}.sun_path)) {
@@ -68,10 +69,10 @@ bool parse_listen_address(const std::string& text, ListenAddress* out, std::stri
   const size_t colon = hostport.rfind(':');
   const bool bracketed = !hostport.empty() && hostport[0] == '[';
   if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size() ||
-      (bracketed && hostport[colon - 1] != ']') ||
-      (!bracketed && hostport.find(':') != colon) ||
+      (bracketed && hostport[colon - 1] != ']') || (!bracketed && hostport.find(':') != colon) ||
       hostport.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      std::stoul(hostport.substr(colon + 1, 6)) > 65535 || hostport.find('/') != std::string::npos) {
+      std::stoul(hostport.substr(colon + 1, 6)) > 65535 ||
+      hostport.find('/') != std::string::npos) {
     *error = "spec.api.grpc \"" + text +
              "\": expected unix:///PATH, tcp://HOST:PORT or HOST:PORT ([IPv6]:PORT)";
     return false;
@@ -148,9 +149,9 @@ std::unique_ptr<Server> Server::start(const config::NodeConfig::Api& api, grpc::
     server->stop();
     return nullptr;
   }
-  server->address_ = addr.unix_socket ? addr.target
-                                      : addr.target.substr(0, addr.target.rfind(':') + 1) +
-                                            std::to_string(port);
+  server->address_ = addr.unix_socket
+                         ? addr.target
+                         : addr.target.substr(0, addr.target.rfind(':') + 1) + std::to_string(port);
   return server;
 }
 

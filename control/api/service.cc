@@ -117,9 +117,9 @@ grpc::Status Service::call(grpc::Status (Control::*method)(const Req&, Resp*), c
   });
   if (!queued) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "portico is stopping");
   if (answer.wait_for(timeout_) != std::future_status::ready) {
-    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                        "the control thread did not answer within " +
-                            std::to_string(timeout_.count()) + " ms");
+    return grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        "the control thread did not answer within " + std::to_string(timeout_.count()) + " ms");
   }
   const grpc::Status st = answer.get();
   if (st.ok()) *resp = std::move(c->resp);

@@ -96,8 +96,7 @@ class Service final : public pb::Portico::Service {
       : queue_(queue), control_(control), events_(events), timeout_(timeout) {}
 
   grpc::Status Apply(grpc::ServerContext*, const pb::ApplyRequest*, pb::ApplyResponse*) override;
-  grpc::Status Delete(grpc::ServerContext*, const pb::DeleteRequest*,
-                      pb::DeleteResponse*) override;
+  grpc::Status Delete(grpc::ServerContext*, const pb::DeleteRequest*, pb::DeleteResponse*) override;
   grpc::Status Get(grpc::ServerContext*, const pb::GetRequest*, pb::Object*) override;
   grpc::Status List(grpc::ServerContext*, const pb::ListRequest*, pb::ListResponse*) override;
   grpc::Status GetStats(grpc::ServerContext*, const pb::StatsRequest*, pb::Stats*) override;
@@ -113,8 +112,7 @@ class Service final : public pb::Portico::Service {
  private:
   // Runs method(request copy, response) on the control thread and copies the answer back.
   template <typename Req, typename Resp>
-  grpc::Status call(grpc::Status (Control::*method)(const Req&, Resp*), const Req& req,
-                    Resp* resp);
+  grpc::Status call(grpc::Status (Control::*method)(const Req&, Resp*), const Req& req, Resp* resp);
 
   ControlQueue* queue_;
   Control* control_;

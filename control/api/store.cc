@@ -36,9 +36,9 @@ constexpr const char* kRedacted = "REDACTED";
 
 // Kinds Portico reads that a request may create, and which of them are cluster-scoped.
 constexpr std::array<std::string_view, 13> kApiKinds = {
-    "IPAddressPool",  "L2Advertisement", "BGPPeer",   "BGPAdvertisement", "Community",
-    "Service",        "Secret",          "Namespace", "EndpointSlice",    "GatewayClass",
-    "Gateway",        "HTTPRoute",       "ReferenceGrant"};
+    "IPAddressPool", "L2Advertisement", "BGPPeer",       "BGPAdvertisement", "Community",
+    "Service",       "Secret",          "Namespace",     "EndpointSlice",    "GatewayClass",
+    "Gateway",       "HTTPRoute",       "ReferenceGrant"};
 
 bool cluster_scoped(std::string_view kind) {
   return kind == "Namespace" || kind == "GatewayClass" || kind == "NodeConfig";
@@ -382,7 +382,8 @@ Result Store::read_state_dir(std::map<ObjectKey, Entry>* out,
     bool syntax = false;
     for (const auto& e : alone.errors) syntax |= e.object.empty();
     if (syntax) {
-      warnings->push_back(t.name + ": unreadable API object, ignored: " + errors_message(alone.errors));
+      warnings->push_back(t.name +
+                          ": unreadable API object, ignored: " + errors_message(alone.errors));
       continue;
     }
     for (Doc& d : parse_docs(t.text)) {
@@ -415,11 +416,11 @@ Result Store::prepare_load(Change* out) {
   }
   std::set<ObjectKey> file_keys;
   std::map<ObjectKey, config::SourceRef> file_src;
-  for_each_object(files_only.loaded.objects, [&](const std::string& kind,
-                                                 const config::ObjectMeta& meta,
-                                                 const config::SourceRef& src) {
-    file_src[normalized_key(kind, meta.namespace_, meta.name)] = src;
-  });
+  for_each_object(
+      files_only.loaded.objects,
+      [&](const std::string& kind, const config::ObjectMeta& meta, const config::SourceRef& src) {
+        file_src[normalized_key(kind, meta.namespace_, meta.name)] = src;
+      });
 
   std::map<ObjectKey, Entry> api = api_;
   if (!loaded_once_) {
@@ -446,20 +447,20 @@ Result Store::prepare_load(Change* out) {
 }
 
 Result Store::prepare_apply(const std::string& documents, Change* out) const {
-  if (state_dir_.empty()) return {Code::kFailedPrecondition, "no state directory: API objects cannot be kept"};
+  if (state_dir_.empty())
+    return {Code::kFailedPrecondition, "no state directory: API objects cannot be kept"};
   const std::string text = as_list_if_array(documents);
   // 1. What the request names.
   const config::LoadResult alone = config::load_text(text, kApplyName);
   for (const auto& o : alone.objects.others) {
-    return {Code::kInvalidArgument,
-            std::string(kApplyName) + ":" + std::to_string(o.src.line) + ": kind " + o.kind +
-                " (apiVersion " + o.api_version + ") is not read by Portico"};
+    return {Code::kInvalidArgument, std::string(kApplyName) + ":" + std::to_string(o.src.line) +
+                                        ": kind " + o.kind + " (apiVersion " + o.api_version +
+                                        ") is not read by Portico"};
   }
   for (const auto& n : alone.objects.node_configs) {
-    return {Code::kInvalidArgument,
-            std::string(kApplyName) + ":" + std::to_string(n.src.line) + ": " +
-                config::object_ref("NodeConfig", n.meta) +
-                ": NodeConfig comes from configuration files only"};
+    return {Code::kInvalidArgument, std::string(kApplyName) + ":" + std::to_string(n.src.line) +
+                                        ": " + config::object_ref("NodeConfig", n.meta) +
+                                        ": NodeConfig comes from configuration files only"};
   }
   std::set<ObjectKey> named;
   Result refused;
@@ -468,10 +469,9 @@ Result Store::prepare_apply(const std::string& documents, Change* out) const {
     const ObjectKey key = normalized_key(kind, meta.namespace_, meta.name);
     if (!refused.ok()) return;
     if (auto f = files_.find(key); f != files_.end()) {
-      refused = {Code::kFailedPrecondition, std::string(kApplyName) + ":" +
-                                                std::to_string(src.line) + ": " + key.str() +
-                                                ": defined by " + f->second.source +
-                                                "; edit that file"};
+      refused = {Code::kFailedPrecondition,
+                 std::string(kApplyName) + ":" + std::to_string(src.line) + ": " + key.str() +
+                     ": defined by " + f->second.source + "; edit that file"};
     }
     named.insert(key);
   });
@@ -508,10 +508,11 @@ Result Store::prepare_apply(const std::string& documents, Change* out) const {
     out->writes[d.key] = std::move(yaml);
   }
   // From now on these objects are the API's: diagnostics and logs name their state files.
-  for_each_src(out->loaded.objects, [&](const char* kind, const config::ObjectMeta& meta,
-                                        config::SourceRef& src) {
-    if (src.file == kApplyName) src.file = state_path(normalized_key(kind, meta.namespace_, meta.name));
-  });
+  for_each_src(out->loaded.objects,
+               [&](const char* kind, const config::ObjectMeta& meta, config::SourceRef& src) {
+                 if (src.file == kApplyName)
+                   src.file = state_path(normalized_key(kind, meta.namespace_, meta.name));
+               });
   return {};
 }
 
@@ -538,7 +539,9 @@ Result Store::commit(Change& change) {
   if (!change.writes.empty() || !change.removes.empty()) {
     std::error_code ec;
     fs::create_directories(state_dir_, ec);
-    if (ec) return {Code::kInternal, "cannot create the state directory " + state_dir_ + ": " + ec.message()};
+    if (ec)
+      return {Code::kInternal,
+              "cannot create the state directory " + state_dir_ + ": " + ec.message()};
     ::chmod(state_dir_.c_str(), 0700);
   }
   // A load's writes are the API objects as read: the disk has them already.
@@ -560,8 +563,8 @@ Result Store::commit(Change& change) {
     for (const config::SourceText& t : file_texts_) {
       for (Doc& d : parse_docs(t.text)) {
         if (d.key.kind == "NodeConfig" && d.key.name.empty()) continue;
-        files_[d.key] = Entry{d.key, d.api_version, t.name + ":" + std::to_string(d.line), true,
-                              dump(d.node)};
+        files_[d.key] =
+            Entry{d.key, d.api_version, t.name + ":" + std::to_string(d.line), true, dump(d.node)};
       }
     }
     api_.clear();

@@ -64,8 +64,8 @@ struct Change {
   config::LoadResult loaded;
   std::vector<ObjectKey> created, configured, unchanged, deleted;
   std::vector<std::string> warnings;
-  std::map<ObjectKey, std::string> writes;  // state files to write, by object
-  std::vector<ObjectKey> removes;           // state files to remove
+  std::map<ObjectKey, std::string> writes;     // state files to write, by object
+  std::vector<ObjectKey> removes;              // state files to remove
   std::vector<config::SourceText> file_texts;  // load(): the files as just read
   bool reloaded_files = false;
 };

@@ -56,8 +56,8 @@ int fail(const grpc::Status& st) {
 
 void print_refs(const char* what, const google::protobuf::RepeatedPtrField<pb::ObjectRef>& refs) {
   for (const auto& r : refs) {
-    std::cout << what << " " << r.kind() << "/" << (r.namespace_().empty() ? "" : r.namespace_() + "/")
-              << r.name() << "\n";
+    std::cout << what << " " << r.kind() << "/"
+              << (r.namespace_().empty() ? "" : r.namespace_() + "/") << r.name() << "\n";
   }
 }
 

@@ -111,6 +111,20 @@ get_is_api() {
   }
 }
 check get_shows_source_and_status get_is_api
+# porticoctl (the real client) against the same server.
+CTL=$(dirname "$PORTICO")/porticoctl
+ctl_lists_api_object() {
+  local out
+  out=$("$CTL" --api "unix://$SOCK" get svc -n demo) || {
+    echo "$out"
+    return 1
+  }
+  grep -E "^api-extra .*$NEW4.* api$" <<<"$out" >/dev/null || {
+    echo "$out"
+    return 1
+  }
+}
+[[ -x $CTL ]] && check porticoctl_get ctl_lists_api_object
 GEN1=$(generation)
 
 refused() {

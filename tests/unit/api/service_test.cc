@@ -25,7 +25,8 @@ class FakeControl : public Control {
   grpc::Status apply(const pb::ApplyRequest& req, pb::ApplyResponse* resp) override {
     ran_on = std::this_thread::get_id();
     if (req.documents().find("bad") != std::string::npos) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "<apply>:3: Service/x/y: spec.ports: bad");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "<apply>:3: Service/x/y: spec.ports: bad");
     }
     ++applied;
     resp->set_generation(7);
@@ -41,19 +42,26 @@ class FakeControl : public Control {
     s->set_generation(3);
     return grpc::Status::OK;
   }
-  grpc::Status flows(const pb::FlowsRequest&, pb::FlowsResponse*) override { return grpc::Status::OK; }
+  grpc::Status flows(const pb::FlowsRequest&, pb::FlowsResponse*) override {
+    return grpc::Status::OK;
+  }
   grpc::Status bgp_peers(const pb::BgpPeersRequest&, pb::BgpPeersResponse*) override {
     return grpc::Status::OK;
   }
-  grpc::Status drain(const pb::DrainRequest&, pb::DrainResponse*) override { return grpc::Status::OK; }
-  grpc::Status match(const pb::MatchRequest&, pb::MatchResponse*) override { return grpc::Status::OK; }
+  grpc::Status drain(const pb::DrainRequest&, pb::DrainResponse*) override {
+    return grpc::Status::OK;
+  }
+  grpc::Status match(const pb::MatchRequest&, pb::MatchResponse*) override {
+    return grpc::Status::OK;
+  }
 };
 
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("portico-api-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("portico-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     api_.grpc = "unix://" + (dir_ / "sub" / "api.sock").string();
   }
@@ -189,7 +197,8 @@ TEST_F(ServiceTest, WatchEventsReplaysThenStreams) {
 
 TEST(EventLog, BoundedAndWatchersSkipWhatWasDropped) {
   EventLog log;
-  for (size_t i = 0; i < EventLog::kCapacity + 5; ++i) log.add("Normal", "R", "", std::to_string(i));
+  for (size_t i = 0; i < EventLog::kCapacity + 5; ++i)
+    log.add("Normal", "R", "", std::to_string(i));
   EXPECT_EQ(log.first_seq(), 5u);
   uint64_t from = 0;
   std::vector<pb::Event> out;

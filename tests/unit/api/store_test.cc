@@ -65,9 +65,7 @@ class StoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void write(const std::string& rel, const std::string& text) {
-    std::ofstream(dir_ / rel) << text;
-  }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
   std::unique_ptr<Store> open() {
     auto s = std::make_unique<Store>(std::vector<std::string>{(dir_ / "conf").string()}, state_);
     Change c;
@@ -85,7 +83,8 @@ class StoreTest : public ::testing::Test {
   }
   size_t state_files() const {
     if (!fs::exists(state_)) return 0;
-    return static_cast<size_t>(std::distance(fs::directory_iterator(state_), fs::directory_iterator()));
+    return static_cast<size_t>(
+        std::distance(fs::directory_iterator(state_), fs::directory_iterator()));
   }
 
   fs::path dir_;

@@ -160,6 +160,7 @@ std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::Counte
                      {"neighbor.released", t.released},
                      {"l7.consumed", t.consumed},
                      {"cycles.busy", t.busy_cycles},
+                     {"cycles.idle", t.idle_cycles},
                      {"cycles.driver", t.driver_cycles}});
   for (int i = 0; i < lcore::kL7Counters; ++i)
     v.emplace_back(std::string("l7.") + kL7Names[i], t.l7[i]);
@@ -304,6 +305,7 @@ grpc::Status LiveControl::stats(const pb::StatsRequest&, pb::Stats* resp) {
       c->set_value(value);
     }
     l->set_busy_cycles(one.busy_cycles);
+    l->set_idle_cycles(one.idle_cycles);
   }
   for (const auto& [name, value] : counter_values(total)) {
     auto* c = resp->add_totals();

@@ -1186,4 +1186,16 @@ LoadResult load_text(const std::string& text, const std::string& name) {
   }
 }
 
+LoadResult load_texts(const std::vector<SourceText>& texts) {
+  Loader loader;
+  try {
+    for (const SourceText& t : texts) loader.add_text(t.text, t.name);
+    return loader.finish();
+  } catch (const std::exception& e) {
+    LoadResult r;
+    r.errors.push_back(Diagnostic{"", 0, "", std::string("cannot load configuration: ") + e.what()});
+    return r;
+  }
+}
+
 }  // namespace config

@@ -39,4 +39,14 @@ LoadResult load(const std::vector<std::string>& paths);
 // the file name in diagnostics.
 LoadResult load_text(const std::string& text, const std::string& name);
 
+// One text to load, under the name diagnostics give it ("FILE" or "<apply>").
+struct SourceText {
+  std::string name;
+  std::string text;
+};
+
+// Same, from several texts validated together as one configuration (the API's object store:
+// configuration files as last read, objects kept in the state directory, a request's documents).
+LoadResult load_texts(const std::vector<SourceText>& texts);
+
 }  // namespace config

@@ -93,8 +93,19 @@ struct NodeConfig {
     uint32_t max_probes = 3;        // maxProbes: unanswered probes before an entry fails
   } neighbors;
   struct Api {
-    std::string grpc;
+    // spec.api.grpc: "unix:///PATH" (root only), or "tcp://HOST:PORT" / "HOST:PORT" with tls;
+    // absent = the default below, "" = no API.
+    std::string grpc = "unix:///run/portico/api.sock";
     std::string metrics;
+    // spec.api.stateDir (extension): objects created through the API, one YAML file each.
+    std::string state_dir = "/var/lib/portico/api";
+    // spec.api.tls (extension): required for a TCP address; clients must present a
+    // certificate signed by clientCAFile.
+    struct Tls {
+      std::string cert_file;
+      std::string key_file;
+      std::string client_ca_file;
+    } tls;
   } api;
   struct Kubernetes {
     std::string kubeconfig;

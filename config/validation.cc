@@ -855,8 +855,16 @@ void decode_node_config(Document& doc, FieldMap& top, NodeConfig* out) {
   }
   read_load_balancer(doc, spec->get("loadBalancer"), &out->load_balancer);
   read_neighbors(doc, spec->get("neighbors"), &out->neighbors);
-  read_string_fields(doc, spec->get("api"),
-                     {{"grpc", &out->api.grpc}, {"metrics", &out->api.metrics}});
+  if (auto api = doc.fields(spec->get("api"))) {
+    doc.read_string(api->get("grpc"), &out->api.grpc);
+    doc.read_string(api->get("metrics"), &out->api.metrics);
+    doc.read_string(api->get("stateDir"), &out->api.state_dir);
+    read_string_fields(doc, api->get("tls"),
+                       {{"certFile", &out->api.tls.cert_file},
+                        {"keyFile", &out->api.tls.key_file},
+                        {"clientCAFile", &out->api.tls.client_ca_file}});
+    api->warn_unknown();
+  }
   read_string_fields(doc, spec->get("kubernetes"), {{"kubeconfig", &out->kubernetes.kubeconfig}});
   spec->warn_unknown();
 }

@@ -32,6 +32,11 @@ Commands:
           Signals: SIGHUP reloads the files (a bad file changes nothing), SIGUSR1 logs
           counters (event=stats) and BGP sessions (event=bgp_peer), SIGINT/SIGTERM withdraw
           the BGP routes, stop and log a summary (event=summary).
+          gRPC API (proto/portico/v1/portico.proto, porticoctl) on spec.api.grpc (default
+          unix:///run/portico/api.sock, mode 0600; "" = none; TCP only with spec.api.tls and
+          client certificates): objects applied through it are validated with the files and
+          kept in spec.api.stateDir (default /var/lib/portico/api); objects a file defines
+          cannot be changed through it, and a file's copy wins at the next reload.
   check   Load, validate and compile without touching DPDK; print each object's computed
           status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
           events such as NoEndpoints, IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;

@@ -134,6 +134,18 @@ int match(const std::vector<std::string>& paths, const MatchQuery& query, std::o
   const config::NodeConfig* node =
       loaded.objects.node_configs.size() == 1 ? &loaded.objects.node_configs.front() : nullptr;
   const Plan plan = make_plan(loaded.objects, node, {});
+  return match(loaded.objects, plan, query, out, err);
+}
+
+int match(const config::ObjectSet& objects, const Plan& plan, const MatchQuery& query,
+          std::ostream& out, std::ostream& err) {
+  uint8_t addr[16];
+  bool v6 = false;
+  uint16_t port = 0;
+  if (!parse_to(query.to, addr, &v6, &port)) {
+    err << "portico: --to \"" << query.to << "\" is not ADDRESS:PORT ([ADDRESS]:PORT for IPv6)\n";
+    return 2;
+  }
   const gateway::Result& g = plan.gateway;
 
   const std::string text = head_text(query);
@@ -239,7 +251,7 @@ int match(const std::vector<std::string>& paths, const MatchQuery& query, std::o
     total += b.weight;
     if (b.resolved && b.weight > 0) {
       valid += b.weight;
-      any_endpoint = any_endpoint || has_endpoint(loaded.objects, b, fam);
+      any_endpoint = any_endpoint || has_endpoint(objects, b, fam);
     }
   }
   if (valid == 0) {

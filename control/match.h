@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "config/objects.h"
+#include "control/plan.h"
+
 namespace control {
 
 struct MatchQuery {
@@ -25,5 +28,9 @@ struct MatchQuery {
 // is not a valid request (message on err).
 int match(const std::vector<std::string>& paths, const MatchQuery& query, std::ostream& out,
           std::ostream& err);
+
+// The same from objects already loaded and planned (the running process's: the gRPC API).
+int match(const config::ObjectSet& objects, const Plan& plan, const MatchQuery& query,
+          std::ostream& out, std::ostream& err);
 
 }  // namespace control

@@ -35,6 +35,10 @@
 #include <spdlog/spdlog.h>
 
 #include "config/loader.h"
+#include "control/api/control.h"
+#include "control/api/server.h"
+#include "control/api/service.h"
+#include "control/api/store.h"
 #include "control/announcer.h"
 #include "control/bgp/announce.h"
 #include "control/bgp/speaker.h"
@@ -207,10 +211,12 @@ std::string restart_only_changes(const config::NodeConfig& running,
 // Everything `run` owns; destroyed in reverse order of construction.
 class Runner {
  public:
-  Runner(std::vector<std::string> paths, config::ObjectSet objects)
+  Runner(std::vector<std::string> paths, config::ObjectSet objects,
+         std::unique_ptr<api::Store> store)
       : paths_(std::move(paths)),
         objects_(std::move(objects)),
-        node_(objects_.node_configs.front()) {}
+        node_(objects_.node_configs.front()),
+        store_(std::move(store)) {}
   ~Runner();
 
   int run();
@@ -221,6 +227,9 @@ class Runner {
   void setup_kernel_side(size_t i, const std::string& tap);
   void launch_workers();
   void reload();
+  void adopt(config::ObjectSet objects);
+  void start_api();
+  void stop_api();
   void send_due_announcements();
   void init_l4();
   ServicesResult publish(const Plan& plan, const config::ObjectSet& objects,
@@ -280,6 +289,18 @@ class Runner {
   std::mutex metrics_mu_;
   std::shared_ptr<const metrics::Values> metrics_cache_;  // guarded by metrics_mu_
   std::unique_ptr<metrics::Server> metrics_server_;       // last: stops before the rest goes
+
+  // The gRPC API (control/api): the object store (files + API objects), the requests the
+  // gRPC threads post, recent events, drains, and the listener. Started after event=ready.
+  std::unique_ptr<api::Store> store_;
+  api::ControlQueue api_queue_;
+  api::EventLog api_events_;
+  api::DrainSet drains_;
+  std::unique_ptr<api::LiveControl> api_control_;
+  std::unique_ptr<api::Service> api_service_;
+  std::unique_ptr<api::Server> api_server_;
+  std::string api_last_reload_;  // Stats.last_reload: "ok", "failed: ..."
+  uint64_t api_last_reload_unix_ = 0;
 };
 
 double unix_now() {
@@ -355,6 +376,7 @@ void Runner::start_metrics() {
 }
 
 Runner::~Runner() {
+  stop_api();
   metrics_server_.reset();  // its thread reads the workers' counters
   if (launched_) {
     stop_.store(true);
@@ -601,7 +623,8 @@ void Runner::init_l4() {
 // Returns the compiled service ports (BGP announces only addresses with usable endpoints).
 ServicesResult Runner::publish(const Plan& plan, const config::ObjectSet& objects,
                                const config::NodeConfig& node) {
-  const ServicesResult services = compile_services(objects, plan);
+  ServicesResult services = compile_services(objects, plan);
+  drains_.apply(&services);  // API drains: new flows avoid the drained backends
   L4BuildResult built;
   neighbors_->begin_build();
   const L7Inputs l7{&objects, static_cast<unsigned>(worker_lcores_.size())};
@@ -644,13 +667,20 @@ void Runner::apply_bgp(const config::ObjectSet& objects, const config::NodeConfi
   for (const auto& a : bgp_plan_.announcements) before[a.prefix.str() + " " + join(a.peers)] = route_text(a);
   for (const auto& a : next.announcements) after[a.prefix.str() + " " + join(a.peers)] = route_text(a);
   for (const auto& [k, text] : after) {
-    if (before.count(k) == 0 || before[k] != text) spdlog::info("event=bgp_announce route={}", text);
+    if (before.count(k) == 0 || before[k] != text) {
+      spdlog::info("event=bgp_announce route={}", text);
+      api_events_.add("Normal", "BgpAnnounced", "", text);
+    }
   }
   for (const auto& [k, text] : before) {
-    if (after.count(k) == 0) spdlog::info("event=bgp_withdraw route={}", text);
+    if (after.count(k) == 0) {
+      spdlog::info("event=bgp_withdraw route={}", text);
+      api_events_.add("Normal", "BgpWithdrawn", "", text);
+    }
   }
   bgp_->configure(next.peers);
-  bgp_->set_routes(next.routes);
+  // A node drained through the API announces nothing until the drain ends.
+  bgp_->set_routes(drains_.node ? decltype(next.routes){} : next.routes);
   bgp_plan_ = std::move(next);
 }
 
@@ -763,25 +793,42 @@ void Runner::log_stats(const char* event) const {
 
 void Runner::reload() {
   spdlog::info("event=reload_start paths=\"{}\"", join(paths_, " "));
-  config::LoadResult loaded = config::load(paths_);
-  if (loaded.ok() && loaded.objects.node_configs.size() != 1) {
-    loaded.errors.push_back({"", 0, "",
-                             "exactly one NodeConfig is required, found " +
-                                 std::to_string(loaded.objects.node_configs.size())});
-  }
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) spdlog::error("event=config_error error=\"{}\"", e.str());
+  // Files are read again; API objects are kept (a file's copy wins over the API's).
+  api::Change change;
+  const api::Result r = store_->prepare_load(&change);
+  api_last_reload_unix_ = static_cast<uint64_t>(time(nullptr));
+  if (!r.ok()) {
+    for (const auto& e : change.loaded.errors)
+      spdlog::error("event=config_error error=\"{}\"", e.str());
+    const std::string first = change.loaded.errors.empty() ? r.message
+                                                           : change.loaded.errors.front().str();
     spdlog::error("event=reload_failed errors={} detail=\"{}\" keeping_generation={}",
-                  loaded.errors.size(), loaded.errors.front().str(), generation_);
+                  change.loaded.errors.size(), first, generation_);
+    api_last_reload_ = "failed: " + first;
+    api_events_.add("Warning", "ConfigRejected", "", "reload failed: " + first);
     note_reload(false);
     return;
   }
-  for (const auto& w : loaded.warnings)
-    spdlog::warn("event=config_warning warning=\"{}\"", w.str());
+  for (const auto& w : change.warnings) spdlog::warn("event=config_warning warning=\"{}\"", w);
+  if (const api::Result c = store_->commit(change); !c.ok()) {
+    spdlog::error("event=reload_failed errors=1 detail=\"{}\" keeping_generation={}", c.message,
+                  generation_);
+    api_last_reload_ = "failed: " + c.message;
+    note_reload(false);
+    return;
+  }
+  adopt(store_->objects());
+  api_last_reload_ = "ok";
+  note_reload(true);
+  api_events_.add("Normal", "ConfigApplied", "", "reload: generation " + std::to_string(generation_));
+}
 
+// Plans and publishes `objects` (a reload, or a change through the API): Snapshot, BGP,
+// announcements of new addresses.
+void Runner::adopt(config::ObjectSet objects) {
   // Labels (they steer L2Advertisement nodeSelectors) and SNAT addresses change live; ports,
   // lcores, the node's own addresses, taps and routes are set up once and need a restart.
-  const config::NodeConfig& fresh = loaded.objects.node_configs.front();
+  const config::NodeConfig& fresh = objects.node_configs.front();
   if (const std::string what = restart_only_changes(node_, fresh); !what.empty()) {
     spdlog::warn(
         "event=reload_partial changed=\"{}\" message=\"these take effect on restart; the "
@@ -792,25 +839,70 @@ void Runner::reload() {
   node.meta.labels = fresh.meta.labels;
   node.load_balancer.snat_addresses = fresh.load_balancer.snat_addresses;
 
-  Plan next = make_plan(loaded.objects, &node, ipam::assignments_of(plan_.ipam));
-  const ServicesResult services = publish(next, loaded.objects, node);
-  apply_bgp(loaded.objects, node, next, services);
+  Plan next = make_plan(objects, &node, ipam::assignments_of(plan_.ipam));
+  const ServicesResult services = publish(next, objects, node);
+  apply_bgp(objects, node, next, services);
   schedule_new_vips(plan_, next);
   const uint64_t now = now_ms();
   for (const auto& ip : node.load_balancer.snat_addresses) {
     const auto& old = node_.load_balancer.snat_addresses;
     if (std::find(old.begin(), old.end(), ip) == old.end()) schedule_.start(ip, all_ports(), now);
   }
-  log_plan(loaded.objects, next);
+  log_plan(objects, next);
   size_t assigned = 0;
-  for (const auto& [k, r] : next.ipam.services)
+  for (const auto& [k, r] : next.ipam.services) {
     assigned += r.state == ipam::ServiceState::kAssigned;
+    for (const auto& e : r.events) api_events_.add(e.type, e.reason, "Service/" + k, e.message);
+  }
   spdlog::info("event=reload_ok generation={} services_assigned={} vips={}", generation_, assigned,
                next.vips.size());
-  objects_ = std::move(loaded.objects);
+  objects_ = std::move(objects);
   node_ = std::move(node);
   plan_ = std::move(next);
-  note_reload(true);
+}
+
+void Runner::start_api() {
+  if (node_.api.grpc.empty()) {
+    spdlog::info("event=api_disabled message=\"spec.api.grpc is empty\"");
+    return;
+  }
+  api::LiveState st;
+  st.store = store_.get();
+  st.events = &api_events_;
+  st.drains = &drains_;
+  st.node = &node_;
+  st.plan = &plan_;
+  st.bgp_plan = &bgp_plan_;
+  st.speaker = bgp_.get();
+  st.generation = &generation_;
+  st.tsc_hz = tsc_hz_;
+  st.worker_lcores = worker_lcores_;
+  for (const auto& w : workers_) st.workers.push_back(w.get());
+  for (const auto& t : conn_tables_) st.conn_tables.push_back(t.get());
+  st.last_reload = &api_last_reload_;
+  st.last_reload_unix = &api_last_reload_unix_;
+  st.adopt = [this](config::ObjectSet objects) { adopt(std::move(objects)); };
+  st.refresh_bgp = [this] {
+    bgp_->set_routes(drains_.node ? decltype(bgp_plan_.routes){} : bgp_plan_.routes);
+  };
+  api_control_ = std::make_unique<api::LiveControl>(std::move(st));
+  api_service_ = std::make_unique<api::Service>(&api_queue_, api_control_.get(), &api_events_);
+  std::string error;
+  api_server_ = api::Server::start(node_.api, api_service_.get(), &error);
+  if (api_server_ == nullptr) throw std::runtime_error("API: " + error);
+  spdlog::info("event=api_listening address={} state_dir={}", api_server_->address(),
+               store_->state_dir());
+}
+
+// Calls in progress get UNAVAILABLE; watchers end.
+void Runner::stop_api() {
+  api_queue_.close();
+  api_events_.close();
+  if (api_server_ != nullptr) {
+    api_server_->stop();
+    api_server_.reset();
+    spdlog::info("event=api_stopped");
+  }
 }
 
 int Runner::run() {
@@ -841,6 +933,7 @@ int Runner::run() {
                generation_, tsc_hz_);
   last_reload_unix_ = unix_now();
   start_metrics();
+  start_api();
 
   sigset_t set;
   sigemptyset(&set);
@@ -856,6 +949,9 @@ int Runner::run() {
     }
     if (sig == SIGHUP) reload();
     if (sig == SIGUSR1) log_stats("stats");
+    // API requests the gRPC threads posted, answered here where the objects live.
+    api_queue_.drain();
+    if (api_control_ != nullptr) api_control_->poll_peer_states();
     send_due_announcements();
     service_neighbors();
     refresh_metrics(false);
@@ -871,6 +967,7 @@ int Runner::run() {
     bgp_->poll(kLoopTickMs);
   }
 
+  stop_api();
   // Routers learn first that this node goes away (withdrawals, or graceful restart), while the
   // workers still forward what is in flight; only then do the workers stop.
   bgp_->shutdown(kBgpShutdownDeadline);
@@ -907,9 +1004,28 @@ int run(const std::vector<std::string>& paths) {
     spdlog::error("event=config_invalid errors={}", loaded.errors.size());
     return 1;
   }
+  // API objects (the state directory) join the files when the API is on.
+  const auto& api_conf = loaded.objects.node_configs.front().api;
+  auto store = std::make_unique<api::Store>(paths, api_conf.grpc.empty() ? "" : api_conf.state_dir);
+  api::Change change;
+  if (const api::Result r = store->prepare_load(&change); !r.ok()) {
+    for (const auto& e : change.loaded.errors) spdlog::error("{}", e.str());
+    spdlog::error("event=config_invalid errors={} message=\"with the API objects of {}\"",
+                  change.loaded.errors.size(), api_conf.state_dir);
+    return 1;
+  }
+  for (const auto& w : change.warnings) {
+    if (w.find(api_conf.state_dir) != std::string::npos || w.find("now defined by") != std::string::npos)
+      spdlog::warn("event=config_warning warning=\"{}\"", w);
+  }
+  if (const api::Result c = store->commit(change); !c.ok()) {
+    spdlog::error("event=config_invalid error=\"{}\"", c.message);
+    return 1;
+  }
+  config::ObjectSet objects = store->objects();
   block_control_signals();
   try {
-    Runner runner(paths, std::move(loaded.objects));
+    Runner runner(paths, std::move(objects), std::move(store));
     return runner.run();
   } catch (const std::exception& e) {
     spdlog::error("event=fatal error=\"{}\"", e.what());

@@ -405,6 +405,16 @@ std::string rfc3339_now() {
   return buf;
 }
 
+std::string objects_status_json(const config::ObjectSet& objects, const config::NodeConfig* node,
+                                const Plan& plan, const ServicesResult& l4,
+                                const std::string& now) {
+  ordered_json out = ordered_json::array();
+  for (const auto& pool : objects.pools) out.push_back(pool_json(pool, plan));
+  for (const auto& svc : objects.services) out.push_back(service_json(svc, plan, l4, node));
+  for (auto& o : ordered_json::parse(gateway_objects_json(plan, now))) out.push_back(std::move(o));
+  return out.dump();
+}
+
 int check(const std::vector<std::string>& paths, OutputFormat format, std::ostream& out,
           std::ostream& err) {
   return check(paths, format, out, err, rfc3339_now());
@@ -431,12 +441,7 @@ int check(const std::vector<std::string>& paths, OutputFormat format, std::ostre
     if (loaded.ok()) {
       const Plan plan = make_plan(loaded.objects, node, {});
       const ServicesResult l4 = compile_services(loaded.objects, plan);
-      for (const auto& pool : loaded.objects.pools) objects.push_back(pool_json(pool, plan));
-      for (const auto& svc : loaded.objects.services)
-        objects.push_back(service_json(svc, plan, l4, node));
-      for (auto& o : ordered_json::parse(gateway_objects_json(plan, now))) {
-        objects.push_back(std::move(o));
-      }
+      objects = ordered_json::parse(objects_status_json(loaded.objects, node, plan, l4, now));
       if (!loaded.objects.bgp_peers.empty()) {
         bgp_doc = ordered_json::parse(
             bgp_json(node, bgp::plan_announcements(loaded.objects, node, plan, l4)));

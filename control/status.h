@@ -7,6 +7,7 @@
 
 #include "control/bgp/announce.h"
 #include "control/plan.h"
+#include "control/services.h"
 
 namespace control {
 
@@ -34,6 +35,11 @@ void print_gateway_text(const Plan& plan, std::ostream& out);
 std::string bgp_json(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp);
 void print_bgp_text(const config::NodeConfig* node, const bgp::AnnouncePlan& bgp,
                     std::ostream& out);
+// The "objects" array of `check -o json` (IPAddressPool, Service, Gateway API statuses) for
+// objects already loaded and planned; the gRPC API's Get and List answer with the same.
+std::string objects_status_json(const config::ObjectSet& objects, const config::NodeConfig* node,
+                                const Plan& plan, const ServicesResult& l4,
+                                const std::string& now);
 // "2026-01-02T03:04:05Z" for the current time.
 std::string rfc3339_now();
 

@@ -1,0 +1,94 @@
+// The running process's answers to the API: the Control of service.h over the runner's state.
+//
+// Thread: the control thread only (every method is called from ControlQueue::drain()). The
+// runner fills a LiveState with pointers to what it owns and the two actions only it can take
+// (adopt a new ObjectSet: plan, publish, BGP, announcements; and withdraw or restore BGP routes
+// for a node drain). Reads of the workers' connection tables happen here without locks: a
+// record may change while it is copied, so each copy is checked before it is reported.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "control/api/service.h"
+#include "control/api/store.h"
+#include "control/bgp/announce.h"
+#include "control/bgp/speaker.h"
+#include "control/plan.h"
+#include "control/services.h"
+#include "lcore/worker.h"
+
+namespace control::api {
+
+// Backends drained through the API: new flows avoid them (their endpoints are compiled as
+// terminating), flows they have stay.
+struct DrainSet {
+  struct Backend {
+    config::IpAddress address;
+    uint16_t port = 0;  // 0 = every port
+    auto operator<=>(const Backend&) const = default;
+  };
+  std::set<Backend> backends;
+  bool node = false;  // BGP routes withdrawn, L2 answers kept
+
+  bool drained(const config::IpAddress& a, uint16_t port) const;
+  // Marks drained endpoints terminating; returns "Service ns/name: addr:port" per endpoint.
+  std::vector<std::string> apply(ServicesResult* services) const;
+};
+
+struct LiveState {
+  Store* store = nullptr;
+  EventLog* events = nullptr;
+  DrainSet* drains = nullptr;
+  const config::NodeConfig* node = nullptr;
+  const Plan* plan = nullptr;
+  const ServicesResult* services = nullptr;  // as last published
+  const bgp::AnnouncePlan* bgp_plan = nullptr;
+  const bgp::Speaker* speaker = nullptr;
+  const uint64_t* generation = nullptr;
+  uint64_t tsc_hz = 0;
+  std::vector<unsigned> worker_lcores;
+  std::vector<const lcore::WorkerContext*> workers;
+  std::vector<nf::ConnTable*> conn_tables;
+  const std::string* last_reload = nullptr;
+  const uint64_t* last_reload_unix = nullptr;
+  // Publishes `objects` (as a reload does). Throws std::exception on failure.
+  std::function<void(config::ObjectSet objects)> adopt;
+  // Re-applies the BGP routes (empty while the node is drained).
+  std::function<void()> refresh_bgp;
+};
+
+// "rx", "tx", ..., "drop.<reason>" with the names of the stats log line.
+std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::CounterTotals& t);
+
+class LiveControl final : public Control {
+ public:
+  explicit LiveControl(LiveState state) : s_(std::move(state)) {}
+
+  grpc::Status apply(const pb::ApplyRequest& req, pb::ApplyResponse* resp) override;
+  grpc::Status remove(const pb::DeleteRequest& req, pb::DeleteResponse* resp) override;
+  grpc::Status get(const pb::GetRequest& req, pb::Object* resp) override;
+  grpc::Status list(const pb::ListRequest& req, pb::ListResponse* resp) override;
+  grpc::Status stats(const pb::StatsRequest& req, pb::Stats* resp) override;
+  grpc::Status flows(const pb::FlowsRequest& req, pb::FlowsResponse* resp) override;
+  grpc::Status bgp_peers(const pb::BgpPeersRequest& req, pb::BgpPeersResponse* resp) override;
+  grpc::Status drain(const pb::DrainRequest& req, pb::DrainResponse* resp) override;
+  grpc::Status match(const pb::MatchRequest& req, pb::MatchResponse* resp) override;
+
+  // Control thread, once per loop: BGP peer state changes become events.
+  void poll_peer_states();
+
+ private:
+  void fill_object(const Entry& e, const nlohmann::ordered_json& statuses, pb::Object* out) const;
+  nlohmann::ordered_json statuses() const;
+
+  LiveState s_;
+  std::map<std::string, bgp::SessionState> peer_states_;
+};
+
+grpc::Status to_status(const Result& r);
+
+}  // namespace control::api

@@ -39,7 +39,31 @@ struct BuildState {
   std::set<std::string> maglev_keys;
   std::map<std::pair<config::IpAddress, int>, bool> hops_used;
   std::set<std::string> used_ids;
+  std::set<std::string> used_service_ids;
 };
+
+// Names of a service port (or an L7 backend pool) for the traffic directory.
+struct TrafficLabels {
+  std::string service;  // "namespace/name"
+  std::string address;  // the VIP, "" for an L7 pool
+  uint16_t port = 0;
+};
+
+std::string host_port(const config::IpAddress& a, uint16_t port) {
+  return (a.is_v6() ? "[" + a.str() + "]" : a.str()) + ":" + std::to_string(port);
+}
+
+// Gives a service port (or listener) its id and counter slot, and lists it in the directory.
+void assign_service_slot(nf::lb::Service& svc, const std::string& key, const TrafficLabels& l,
+                         L4Ids& ids, BuildState& st, L4BuildResult& out) {
+  auto [it, inserted] = ids.service_ids.try_emplace(key, ids.next_service_id);
+  if (inserted) ++ids.next_service_id;
+  st.used_service_ids.insert(key);
+  svc.stats_id = it->second;
+  svc.stats_slot = static_cast<uint16_t>(ids.service_slots.slot_for(key));
+  out.traffic.services.push_back({l.service, l.address, svc.proto == 17 ? "UDP" : "TCP", l.port,
+                                  svc.stats_slot, svc.stats_id});
+}
 
 // Adds `svc` with the endpoints as its backends (Maglev over those that take new flows).
 // svc_key prefixes the backends' id keys. Returns the service index.
@@ -47,7 +71,8 @@ uint32_t add_with_endpoints(nf::lb::Tables& tables, const config::NodeConfig& no
                             nf::lb::Service svc, const std::string& svc_key,
                             const std::string& who_for_warnings,
                             const std::vector<L4Endpoint>& endpoints, L4Ids& ids,
-                            NeighborManager* neighbors, BuildState& st, L4BuildResult& out) {
+                            NeighborManager* neighbors, BuildState& st, L4BuildResult& out,
+                            const TrafficLabels& labels) {
   const uint32_t m = node.load_balancer.maglev_table_size;
   {
     std::vector<nf::lb::Backend> backends;
@@ -84,6 +109,10 @@ uint32_t add_with_endpoints(nf::lb::Tables& tables, const config::NodeConfig& no
       if (inserted) ++ids.next_backend_id;
       b.id = it->second;
       st.used_ids.insert(id_key);
+      b.stats_slot = static_cast<uint16_t>(ids.backend_slots.slot_for(id_key));
+      out.traffic.backends.push_back({labels.service, labels.address, labels.port,
+                                      host_port(ep.address, ep.port), ep.terminating,
+                                      b.stats_slot, b.id});
       backends.push_back(b);
       // Keyed by address, so a Service's ports (same endpoints, other target ports) send a
       // client to the same endpoint; the port joins the key only if the address repeats.
@@ -113,8 +142,10 @@ void build_l4(nf::lb::Tables& tables, const config::NodeConfig& node,
     svc.mode = static_cast<nf::lb::Mode>(sp.mode);
     const std::string svc_key =
         sp.vip.str() + "|" + proto_name(sp.protocol) + "|" + std::to_string(sp.port) + "|";
+    const TrafficLabels labels{sp.service, sp.vip.str(), sp.port};
+    assign_service_slot(svc, svc_key, labels, ids, st, out);
     add_with_endpoints(tables, node, svc, svc_key, "service " + sp.service, sp.endpoints, ids,
-                       neighbors, st, out);
+                       neighbors, st, out, labels);
   }
   out.service_ports = services.ports.size();
 }
@@ -181,6 +212,19 @@ void add_filter_edits(const config::HttpHeaderFilter& f, std::vector<nf::l7::Hea
   for (const auto& n : f.remove) remove->push_back(n);
 }
 
+// "Gateway/namespace/name" of the Gateways whose listeners share an address:port (usually one).
+std::string listener_owners(const nf::route::PortSpec& ps) {
+  std::set<std::string> owners;
+  for (const auto& l : ps.listeners) {
+    // Listener names are "namespace/gateway/listener".
+    const size_t last = l.name.rfind('/');
+    owners.insert("Gateway/" + (last == std::string::npos ? l.name : l.name.substr(0, last)));
+  }
+  std::string out;
+  for (const auto& o : owners) out += (out.empty() ? "" : ",") + o;
+  return out;
+}
+
 void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig& node,
               const config::ObjectSet& objects, unsigned workers, L4Ids& ids,
               NeighborManager* neighbors, BuildState& st, L4BuildResult& out) {
@@ -196,6 +240,13 @@ void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig&
     svc.proto = 6;
     svc.mode = nf::lb::Mode::kL7;
     svc.l7_port = static_cast<uint16_t>(i);
+    const config::IpAddress addr =
+        ps.v6 ? config::IpAddress::v6(std::to_array(ps.address))
+              : config::IpAddress::v4(static_cast<uint32_t>(ps.address[0]) << 24 |
+                                      static_cast<uint32_t>(ps.address[1]) << 16 |
+                                      static_cast<uint32_t>(ps.address[2]) << 8 | ps.address[3]);
+    assign_service_slot(svc, "http|" + addr.str() + "|" + std::to_string(ps.port) + "|",
+                        {listener_owners(ps), addr.str(), ps.port}, ids, st, out);
     tables.add_service(svc, {}, {}, "");
   }
   // One backend pool per (Service, port, family), shared by every rule that names it.
@@ -213,9 +264,9 @@ void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig&
     }
     nf::lb::Service pool;  // proto 0: reached through its rules only
     pool.v6 = fam == config::IpFamily::kIPv6;
-    const uint32_t idx = add_with_endpoints(tables, node, pool, "l7|" + key + "|",
-                                            "Service " + b.namespace_ + "/" + b.name, eps, ids,
-                                            neighbors, st, out);
+    const uint32_t idx = add_with_endpoints(
+        tables, node, pool, "l7|" + key + "|", "Service " + b.namespace_ + "/" + b.name, eps, ids,
+        neighbors, st, out, {b.namespace_ + "/" + b.name, "", b.port});
     pools.emplace(key, idx);
     return idx;
   };
@@ -294,6 +345,10 @@ void finish_tables(nf::lb::Tables& tables, const config::NodeConfig& node, L4Ids
   // Ids of backends that left are forgotten: the map follows the endpoints instead of growing
   // with every pod that ever existed. Ids are never reused (next_backend_id only grows).
   std::erase_if(ids.backend_ids, [&](const auto& kv) { return st.used_ids.count(kv.first) == 0; });
+  std::erase_if(ids.service_ids,
+                [&](const auto& kv) { return st.used_service_ids.count(kv.first) == 0; });
+  ids.backend_slots.retain(st.used_ids);
+  ids.service_slots.retain(st.used_service_ids);
   out.maglev_tables = st.maglev_keys.size();
 
   for (const auto& ip : node.load_balancer.snat_addresses) tables.add_snat(addr_of(ip), ip.is_v6());

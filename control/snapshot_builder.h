@@ -9,7 +9,9 @@
 // by (VIP, protocol, port, backend address, backend port), so a flow recorded against a backend
 // still finds it after a reload, and no longer finds it once that backend left the service.
 // Ids of backends that left are forgotten (one that returns gets a new id); ids are never
-// reused.
+// reused. Service ports (and HTTP listeners) get ids the same way. Both also get traffic counter
+// slots (nf/traffic.h, control/traffic_stats.h), dense and stable while their key stays, and the
+// build reports which names go with which slot (L4BuildResult::traffic).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@
 #include "control/neighbors.h"
 #include "control/plan.h"
 #include "control/services.h"
+#include "control/traffic_stats.h"
 #include "lcore/snapshot.h"
 
 namespace control {
@@ -30,6 +33,10 @@ namespace control {
 struct L4Ids {
   std::map<std::string, uint32_t> backend_ids;
   uint32_t next_backend_id = 1;
+  std::map<std::string, uint32_t> service_ids;  // service port / HTTP listener -> id
+  uint32_t next_service_id = 1;
+  SlotPool service_slots{nf::kTrafficServiceSlots};
+  SlotPool backend_slots{nf::kTrafficBackendSlots};
 };
 
 struct L4BuildResult {
@@ -40,6 +47,7 @@ struct L4BuildResult {
   size_t l7_ports = 0;    // Gateway address:port pairs with HTTP listeners
   size_t l7_actions = 0;  // rules' actions
   size_t l7_pools = 0;    // backend pools (Service, port, family) of the rules
+  TrafficDirectory traffic;  // names of the Snapshot's traffic counter slots
 };
 
 // What the L7 part (Gateway HTTP listeners, from plan.gateway) needs besides the plan: the

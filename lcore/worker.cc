@@ -94,6 +94,8 @@ void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_h
   w.l4.tsc_hz = tsc_hz;
   w.l4.l7 = w.l7;
   w.l4.secrets = w.secrets;
+  if (w.traffic == nullptr) w.traffic = std::make_unique<nf::TrafficTable>();
+  w.l4.traffic = w.traffic.get();
 }
 
 namespace {

@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include <rte_ether.h>
 
@@ -32,6 +33,7 @@
 #include "nf/drop_reason.h"
 #include "nf/frame_handler.h"
 #include "nf/l7.h"
+#include "nf/traffic.h"
 
 struct rte_ring;
 struct rte_mempool;
@@ -164,10 +166,14 @@ struct WorkerContext {
   bool tap_backlog = false;  // the last read of a tap filled a whole burst
 
   WorkerCounters counters;
+  // Packets, bytes and connections per service port and backend (nf/traffic.h), written by the
+  // L4 and L7 paths, summed by control/traffic_stats.h. Allocated by init_l4().
+  std::unique_ptr<nf::TrafficTable> traffic;
 };
 
-// Fills w.l4's constant part from the context (call after ports, conns and neighbors are set);
-// frames wait for a next hop's MAC for one second unless hold_ticks is set afterwards.
+// Fills w.l4's constant part from the context (call after ports, conns and neighbors are set)
+// and allocates the worker's traffic counters (w.traffic); frames wait for a next hop's MAC for
+// one second unless hold_ticks is set afterwards. Control thread, before the worker runs.
 void init_l4(WorkerContext& w, unsigned worker, unsigned workers, uint64_t tsc_hz);
 
 // Sends the held frames whose next hop is resolved now, drops (counted) those held longer than

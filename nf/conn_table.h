@@ -128,7 +128,11 @@ struct alignas(64) Conn {
   uint16_t nexthop = 0;        // neighbor table index of the backend's next hop
   uint8_t client_mac[6] = {};  // L2 source of the client's packets (client or router): where
                                // reverse-NAT packets and resets to the client are sent
-  uint8_t pad1_[8] = {};
+  // Traffic counter slots (nf/traffic.h) of the flow's service port and backend: 0 (the
+  // overflow slot) until the path that opens the flow sets them.
+  uint16_t stats_service = 0;
+  uint16_t stats_backend = 0;
+  uint32_t l7_slot = 0;  // L7 connections: their slot in l7::WorkerState, plus 1; 0: none
   // ---- second line: IPv6 addresses, [dir][0] source, [dir][1] destination ----
   uint8_t addr6[2][2][16] = {};
 
@@ -181,7 +185,7 @@ struct alignas(64) Conn {
   }
 };
 static_assert(sizeof(Conn) == 128);
-static_assert(offsetof(Conn, pad1_) + sizeof(Conn::pad1_) == 64, "IPv4 flows use one line");
+static_assert(offsetof(Conn, l7_slot) + sizeof(Conn::l7_slot) == 64, "IPv4 flows use one line");
 static_assert(offsetof(Conn, v6) == offsetof(Conn, proto) + 1, "read as one 16-bit word");
 
 class ConnTable {

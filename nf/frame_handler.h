@@ -32,6 +32,8 @@
 
 namespace nf {
 
+struct TrafficTable;  // nf/traffic.h
+
 namespace l7 {
 class Tables;
 class WorkerState;
@@ -155,6 +157,9 @@ struct L4Context {
   uint16_t resolve[kMaxResolve] = {};
   unsigned n_resolve = 0;
   L4Counters counters;
+  // This worker's traffic counters per service port and backend (nf/traffic.h); null: none
+  // kept (tests of other things, benchmarks measuring without them).
+  TrafficTable* traffic = nullptr;
 };
 
 // frame: start of the Ethernet header; *len: frame length (updated when the reply is longer or

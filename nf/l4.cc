@@ -38,6 +38,7 @@
 
 #include "nf/checksum.h"
 #include "nf/frame_steps.h"
+#include "nf/traffic.h"
 #include "nf/wire.h"
 
 namespace nf::detail {
@@ -433,6 +434,19 @@ inline uint32_t flow_hash_of(const uint8_t* frame, const Datagram& d, const Flow
   return ConnTable::hash(k);
 }
 
+// Traffic counters (nf/traffic.h): a client's packet of a flow, `bytes` long as received, counted
+// against the flow's service port and backend if `o` sends it on.
+inline Outcome counted_in(L4Context& l4, uint32_t service_slot, uint32_t backend_slot,
+                          uint16_t bytes, Outcome o) {
+  if (l4.traffic != nullptr) {
+    const Action a = o.verdict().action;
+    if (a == Action::kForward || a == Action::kHold) {
+      l4.traffic->in(service_slot, backend_slot, bytes);
+    }
+  }
+  return o;
+}
+
 template <class F>
 Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const PortContext& port,
                     const Datagram& d, L4Context& l4) {
@@ -461,13 +475,19 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
       c = nullptr;  // UDP: balanced again below
     }
   }
+  const uint16_t bytes = *len;  // as received (a tunnel header makes it longer)
   if (c != nullptr) [[likely]] {
     client_segment(c, d.proto, flags);
     ConnTable::touch(c, l4.now);
-    if (c->mode == static_cast<uint8_t>(lb::Mode::kNat)) return forward_nat<F>(frame, d, c, l4);
+    if (c->mode == static_cast<uint8_t>(lb::Mode::kNat)) {
+      return counted_in(l4, c->stats_service, c->stats_backend, bytes,
+                        forward_nat<F>(frame, d, c, l4));
+    }
     const Target target{conn_src<F>(*c, ConnDir::kReply), c->nexthop, c->port_index,
                         static_cast<lb::Mode>(c->mode)};
-    return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
+    return counted_in(
+        l4, c->stats_service, c->stats_backend, bytes,
+        forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend));
   }
 
   // A new flow. A reset for a flow we do not know is not worth a record.
@@ -511,7 +531,11 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     // same backend. Full NAT cannot translate replies without a record.
     if (svc->mode == lb::Mode::kNat) return drop(DropReason::kConnTableFull);
     ++l4.counters.stateless_flows;
-    return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
+    // Its packets count; not as a connection (each of them comes this way).
+    if (l4.traffic != nullptr) l4.traffic->claim(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
+    return counted_in(
+        l4, svc->stats_slot, b->stats_slot, bytes,
+        forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend));
   }
   c->backend_id = b->id;
   c->generation = l4.generation;
@@ -520,6 +544,8 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
   c->mode = static_cast<uint8_t>(svc->mode);
   c->client_port = port.index;
   std::memcpy(c->client_mac, frame + eth::kSrc, 6);
+  c->stats_service = svc->stats_slot;
+  c->stats_backend = b->stats_slot;
   if (svc->mode == lb::Mode::kNat) {
     const lb::Addr* snat = l4.tables->snat_for(F::kV6, h);
     if (snat == nullptr || !assign_snat<F>(c, *b, *snat, l4)) {
@@ -527,13 +553,17 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
       return drop(snat == nullptr ? DropReason::kNoSourceAddress : DropReason::kSnatExhausted);
     }
     ++l4.counters.new_flows;
-    return forward_nat<F>(frame, d, c, l4);
+    if (l4.traffic != nullptr) l4.traffic->open(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
+    return counted_in(l4, svc->stats_slot, b->stats_slot, bytes, forward_nat<F>(frame, d, c, l4));
   }
   // DSR / IPIP: the reply side only remembers the backend (address and port), not indexed.
   static constexpr uint8_t kNoAddress[16] = {};
   c->set_side(ConnDir::kReply, b->addr.data(), kNoAddress, b->port, 0);
   ++l4.counters.new_flows;
-  return forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend);
+  if (l4.traffic != nullptr) l4.traffic->open(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
+  return counted_in(
+      l4, svc->stats_slot, b->stats_slot, bytes,
+      forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend));
 }
 
 // The backend of a full-NAT TCP flow was removed and it sent more: its segment becomes a reset
@@ -616,6 +646,7 @@ Outcome from_backend(uint8_t* frame, uint16_t* len, const Datagram& d, L4Context
   }
   ConnTable::touch(c, l4.now);
   if (ttl_expires<F>(d.ip)) return drop(DropReason::kTtlExceeded);
+  if (l4.traffic != nullptr) l4.traffic->out(c->stats_service, c->stats_backend, *len);
   // Back to what the client expects: VIP -> client, with the ports swapped around.
   translate<F>(d.ip, d.l4, d.proto, conn_dst<F>(*c, ConnDir::kOrig),
                conn_src<F>(*c, ConnDir::kOrig), swapped(conn_ports(*c, ConnDir::kOrig)), true);

@@ -14,6 +14,7 @@
 #include "nf/lb_tables.h"
 #include "nf/tcp_options.h"
 #include "nf/tcp_segment.h"
+#include "nf/traffic.h"
 #include "nf/wire.h"
 
 namespace nf::l7 {
@@ -279,20 +280,10 @@ using Buffer = l7::WorkerState::Buffer;
 
 namespace {
 
-constexpr uint32_t kSlotMark = 0x4c370000u;  // "L7" in the record: pad1_ holds mark | slot
+// The record keeps slot + 1 (records are zeroed when inserted: 0 is "no slot").
+void set_conn_slot(Conn* c, uint32_t slot) { c->l7_slot = slot + 1; }
 
-void set_conn_slot(Conn* c, uint32_t slot) {
-  std::memcpy(c->pad1_, &slot, 4);
-  const uint32_t mark = kSlotMark;
-  std::memcpy(c->pad1_ + 4, &mark, 4);
-}
-
-uint32_t conn_slot(const Conn& c) {
-  uint32_t slot, mark;
-  std::memcpy(&slot, c.pad1_, 4);
-  std::memcpy(&mark, c.pad1_ + 4, 4);
-  return mark == kSlotMark ? slot : l7::kNone;
-}
+uint32_t conn_slot(const Conn& c) { return c.l7_slot == 0 ? l7::kNone : c.l7_slot - 1; }
 
 // Clocks: the cookie count (minutes) and the TCP timestamp clock (milliseconds).
 uint32_t cookie_count(const L4Context& l4) {
@@ -517,6 +508,8 @@ uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash, uint32_t
   const lb::Backend* b = l4.tables->pick(services[svc], hash);
   if (b == nullptr) return 503;
   if (!open_backend_tuple(c, *b, hash, l4)) return 503;
+  c->stats_backend = b->stats_slot;
+  if (l4.traffic != nullptr) l4.traffic->open_backend(b->stats_slot, b->id);
   return 0;
 }
 
@@ -844,6 +837,11 @@ Outcome l7_listener(const TcpPacket& p, const lb::Service& svc, uint32_t hash, L
     return reset_stray(p, l4);
   }
   ++w.counters.cookie_accepted;
+  // The connection counts for the listener now, for a backend once one is chosen; its bytes
+  // count once spliced (what Portico itself answers or reads of the head is not traffic
+  // between client and backend).
+  c->stats_service = svc.stats_slot;
+  if (l4.traffic != nullptr) l4.traffic->open_service(svc.stats_slot, svc.stats_id);
   c->mode = static_cast<uint8_t>(lb::Mode::kL7);
   c->client_port = p.port;
   c->generation = l4.generation;
@@ -1012,6 +1010,7 @@ Outcome l7_client(const TcpPacket& p, Conn* c, L4Context& l4) {
         return drop(DropReason::kL4Malformed);
       }
       if (!r.forward()) return consume();
+      if (l4.traffic != nullptr) l4.traffic->in(c->stats_service, c->stats_backend, *p.len);
       std::memcpy(p.frame + eth::kDst, be.dst_mac, 6);
       std::memcpy(p.frame + eth::kSrc, be.src_mac, 6);
       if (!mac_known) {
@@ -1106,6 +1105,7 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
       ++w.counters.spliced;
     }
     if (!r.forward()) return consume();
+    if (l4.traffic != nullptr) l4.traffic->out(c->stats_service, c->stats_backend, *p.len);
     std::memcpy(p.frame + eth::kDst, ce.dst_mac, 6);
     std::memcpy(p.frame + eth::kSrc, ce.src_mac, 6);
     return forward(ForwardKind::kToClient, ce.port);

@@ -33,6 +33,7 @@
 #include "nf/frame_handler.h"
 #include "nf/lb_tables.h"
 #include "nf/neighbor_table.h"
+#include "nf/traffic.h"
 #include "tests/common/packet_builder.h"
 
 namespace nf {
@@ -223,11 +224,18 @@ std::vector<uint16_t> round_robin(const std::vector<BackendDef>& backends) {
   return table;
 }
 
+// Traffic counter slots as a builder would give them: service ports by position (slot i + 1,
+// owner id 1000 + i), backends by id (slot = id, owner = id).
+constexpr uint32_t kServiceIdBase = 1000;
+
 std::unique_ptr<lb::Tables> make_tables(const std::vector<ServiceDef>& services) {
   const Net& n = net();
   auto t = std::make_unique<lb::Tables>();
-  for (const ServiceDef& s : services) {
+  for (size_t i = 0; i < services.size(); ++i) {
+    const ServiceDef& s = services[i];
     lb::Service svc;
+    svc.stats_slot = static_cast<uint16_t>(i + 1);
+    svc.stats_id = static_cast<uint32_t>(kServiceIdBase + i);
     svc.vip = s.vip;
     svc.v6 = s.v6;
     svc.proto = s.proto;
@@ -243,6 +251,7 @@ std::unique_ptr<lb::Tables> make_tables(const std::vector<ServiceDef>& services)
       b.nexthop = d.nexthop;
       b.port_index = d.port_index;
       b.terminating = d.terminating;
+      b.stats_slot = static_cast<uint16_t>(d.id);
       backends.push_back(b);
     }
     t->add_service(svc, backends, round_robin(s.backends), "");
@@ -279,7 +288,10 @@ std::vector<ServiceDef> with_backend_changed(std::vector<ServiceDef> services, u
 
 struct Env {
   explicit Env(uint32_t conn_capacity = 64, uint16_t worker = 0, uint16_t workers = 1)
-      : tables(make_tables(default_services())), conns(conn_capacity, kTimeouts), neighbors(32) {
+      : tables(make_tables(default_services())),
+        conns(conn_capacity, kTimeouts),
+        neighbors(32),
+        traffic(std::make_unique<TrafficTable>()) {
     const Net& n = net();
     const auto add4 = [this](const pkt::Ip4& a, uint8_t flags) {
       addresses.add_v4(a.be(), AddressInfo{flags, 0b11});
@@ -318,6 +330,7 @@ struct Env {
     l4.port_mac[1] = ports[1].mac;
     l4.mtu[0] = 1500;
     l4.mtu[1] = 1500;
+    l4.traffic = traffic.get();
   }
 
   // A new Snapshot: other tables, the next generation.
@@ -334,6 +347,7 @@ struct Env {
   NeighborTable neighbors;
   AddressTable addresses;
   PortContext ports[2];
+  std::unique_ptr<TrafficTable> traffic;
   L4Context l4;
 };
 
@@ -2099,6 +2113,171 @@ TEST(L4Resources, FullConnTable) {
   e.l4.now += kTimeouts.udp + 1;
   EXPECT_EQ(describe(run(e, from_client().tcp_segment(seg(40001, 80, kSyn, 1))).verdict),
             describe(forwarded(ForwardKind::kToBackend)));
+}
+
+// ---- traffic counters (nf/traffic.h) -------------------------------------------------------------
+
+std::string str(const TrafficCounts& c) {
+  return "in " + std::to_string(c.packets_in) + "/" + std::to_string(c.bytes_in) + " out " +
+         std::to_string(c.packets_out) + "/" + std::to_string(c.bytes_out) + " conns " +
+         std::to_string(c.connections);
+}
+TrafficCounts counts(size_t in_packets, size_t in_bytes, size_t out_packets, size_t out_bytes,
+                     size_t connections) {
+  return {in_packets, in_bytes, out_packets, out_bytes, connections};
+}
+// The counts of a service port (by its position in default_services()) / of a backend (by id);
+// "not owned" if the slot is not that key's.
+std::string service_traffic(const Env& e, size_t position) {
+  TrafficCounts c;
+  if (!e.traffic->services[position + 1].read(static_cast<uint32_t>(kServiceIdBase + position),
+                                              &c)) {
+    return "not owned";
+  }
+  return str(c);
+}
+std::string backend_traffic(const Env& e, uint32_t id) {
+  TrafficCounts c;
+  if (!e.traffic->backends[id].read(id, &c)) return "not owned";
+  return str(c);
+}
+std::string other_traffic(const Env& e) {
+  TrafficCounts s, b;
+  e.traffic->services[kTrafficOtherSlot].read(0, &s);
+  e.traffic->backends[kTrafficOtherSlot].read(0, &b);
+  return str(s) + " | " + str(b);
+}
+const std::string kNoTraffic = str({}) + " | " + str({});
+
+TEST(L4Traffic, NatCountsSynDataAndReplies) {
+  const Net& n = net();
+  Env e;
+  const Bytes syn = from_client().tcp_segment(seg(40001, 80, kSyn, 1));
+  const Bytes data = from_client().tcp_segment(seg(40001, 80, kAck | kPsh, 2, 1, kRequest));
+  const Bytes reply = from_backend(n.be1_mac, n.be1)
+                          .tcp_segment(seg(8080, kFirstSnatPort, kAck | kPsh, 1,
+                                           2 + static_cast<uint32_t>(kRequest.size()), kResponse));
+  ASSERT_EQ(describe(run(e, syn).verdict), describe(forwarded(ForwardKind::kToBackend)));
+  ASSERT_EQ(describe(run(e, data).verdict), describe(forwarded(ForwardKind::kToBackend)));
+  ASSERT_EQ(describe(run(e, reply).verdict), describe(forwarded(ForwardKind::kToClient)));
+  const std::string want = str(counts(2, syn.size() + data.size(), 1, reply.size(), 1));
+  EXPECT_EQ(service_traffic(e, 0), want) << "TCP 80, nat";
+  EXPECT_EQ(backend_traffic(e, 1), want);
+  EXPECT_EQ(service_traffic(e, 1), "not owned") << "UDP 53 saw nothing";
+  EXPECT_EQ(other_traffic(e), kNoTraffic);
+
+  // A second flow to the same port: one more connection on both.
+  const Bytes syn2 = from_client().tcp_segment(seg(40002, 80, kSyn, 1));
+  ASSERT_EQ(run(e, syn2).verdict.action, Action::kForward);
+  EXPECT_EQ(service_traffic(e, 0),
+            str(counts(3, syn.size() + data.size() + syn2.size(), 1, reply.size(), 2)));
+}
+
+TEST(L4Traffic, NatOverIpv6) {
+  const Net& n = net();
+  Env e;
+  const Bytes q = from_client6().udp(5000, 53, pkt::text("query"));
+  const Bytes a = from_backend6(n.be1_6_mac, n.be1_6).udp(5353, kFirstSnatPort, pkt::text("ans"));
+  ASSERT_EQ(run(e, q).verdict.action, Action::kForward);
+  ASSERT_EQ(describe(run(e, a).verdict), describe(forwarded(ForwardKind::kToClient)));
+  const std::string want = str(counts(1, q.size(), 1, a.size(), 1));
+  EXPECT_EQ(service_traffic(e, 16), want) << "IPv6 UDP 53";
+  EXPECT_EQ(backend_traffic(e, 102), want);
+}
+
+TEST(L4Traffic, DsrCountsTheClientSide) {
+  Env e;
+  const Bytes syn = from_client().tcp_segment(seg(40001, 1080, kSyn, 1));
+  const Bytes ack = from_client().tcp_segment(seg(40001, 1080, kAck, 2, 1, kRequest));
+  ASSERT_EQ(run(e, syn).verdict.action, Action::kForward);
+  ASSERT_EQ(run(e, ack).verdict.action, Action::kForward);
+  const std::string want = str(counts(2, syn.size() + ack.size(), 0, 0, 1));
+  EXPECT_EQ(service_traffic(e, 2), want);
+  EXPECT_EQ(backend_traffic(e, 3), want);
+}
+
+TEST(L4Traffic, IpipCountsTheFramesAsReceived) {
+  Env e;
+  const Bytes syn = from_client().tcp_segment(seg(40001, 2080, kSyn, 1));
+  const Bytes data = from_client().tcp_segment(seg(40001, 2080, kAck, 2, 1, kRequest));
+  const Result r = run(e, syn);
+  ASSERT_EQ(describe(r.verdict), describe(forwarded(ForwardKind::kToBackendIpip4, 1)));
+  ASSERT_EQ(r.out.size(), syn.size() + 20);
+  ASSERT_EQ(run(e, data).verdict.action, Action::kForward);
+  const std::string want = str(counts(2, syn.size() + data.size(), 0, 0, 1));
+  EXPECT_EQ(service_traffic(e, 4), want) << "the tunnel header is not counted";
+  EXPECT_EQ(backend_traffic(e, 5), want);
+}
+
+TEST(L4Traffic, WhatIsNotSentOnIsNotCounted) {
+  Env e;
+  EXPECT_EQ(describe(run(e, from_client(1).tcp_segment(seg(40001, 80, kSyn, 1))).verdict),
+            describe(dropped(DropReason::kTtlExceeded)));
+  EXPECT_EQ(describe(run(e, from_client().tcp_segment(seg(40001, 443, kSyn, 1))).verdict),
+            describe(reset()));
+  EXPECT_EQ(describe(run(e, from_client().udp(5000, 443, pkt::text("x"))).verdict),
+            describe(dropped(DropReason::kNoEndpoint)));
+  EXPECT_EQ(service_traffic(e, 0), "not owned");
+  EXPECT_EQ(service_traffic(e, 13), "not owned");
+  EXPECT_EQ(other_traffic(e), kNoTraffic);
+  // A flow's packet that expires on the way is counted as a drop, not as traffic.
+  ASSERT_EQ(run(e, from_client().tcp_segment(seg(40001, 80, kSyn, 1))).verdict.action,
+            Action::kForward);
+  EXPECT_EQ(run(e, from_client(1).tcp_segment(seg(40001, 80, kAck, 2, 1))).verdict.action,
+            Action::kDrop);
+  const size_t syn_len = Bytes(from_client().tcp_segment(seg(40001, 80, kSyn, 1))).size();
+  EXPECT_EQ(service_traffic(e, 0), str(counts(1, syn_len, 0, 0, 1)));
+}
+
+TEST(L4Traffic, FlowsWithoutARecordCountPacketsNotConnections) {
+  Env e(2);
+  ASSERT_EQ(run(e, from_client().udp(5000, 53, pkt::text("a"))).verdict.action, Action::kForward);
+  ASSERT_EQ(run(e, from_client().udp(5001, 53, pkt::text("b"))).verdict.action, Action::kForward);
+  const Bytes dsr = from_client().tcp_segment(seg(40001, 1080, kSyn, 1));
+  ASSERT_EQ(run(e, dsr).verdict.action, Action::kForward);
+  ASSERT_EQ(run(e, dsr).verdict.action, Action::kForward);
+  ASSERT_EQ(e.l4.counters.stateless_flows, 2u);
+  EXPECT_EQ(service_traffic(e, 2), str(counts(2, 2 * dsr.size(), 0, 0, 0)));
+  EXPECT_EQ(backend_traffic(e, 3), str(counts(2, 2 * dsr.size(), 0, 0, 0)));
+}
+
+// A slot another key counted in before (a backend removed in an earlier Snapshot) is zeroed by
+// the first new flow of its new owner; the old owner's reader no longer finds it.
+TEST(L4Traffic, ANewOwnerTakesTheSlotOverFromZero) {
+  Env e;
+  TrafficSlot& slot = e.traffic->backends[1];
+  slot.claim(777);
+  slot.packets_in.add(50);
+  slot.connections.add(5);
+  TrafficCounts c;
+  ASSERT_TRUE(slot.read(777, &c));
+  ASSERT_EQ(c.packets_in, 50u);
+
+  const Bytes syn = from_client().tcp_segment(seg(40001, 80, kSyn, 1));
+  ASSERT_EQ(run(e, syn).verdict.action, Action::kForward);
+  EXPECT_EQ(backend_traffic(e, 1), str(counts(1, syn.size(), 0, 0, 1)));
+  EXPECT_FALSE(slot.read(777, &c)) << "the old owner's counts are gone with it";
+}
+
+// Flows keep counting on their slots across a new Snapshot that keeps their backend; a flow
+// whose backend was removed counts nothing more.
+TEST(L4Traffic, CountsAcrossGenerations) {
+  Env e;
+  const uint16_t keep = client_port_for(e, kTcp, 90, 22);
+  const uint16_t gone = client_port_for(e, kTcp, 90, 21);
+  const Bytes syn_keep = from_client().tcp_segment(seg(keep, 90, kSyn, 1));
+  const Bytes syn_gone = from_client().tcp_segment(seg(gone, 90, kSyn, 1));
+  ASSERT_EQ(run(e, syn_keep).verdict.action, Action::kForward);
+  ASSERT_EQ(run(e, syn_gone).verdict.action, Action::kForward);
+  e.install(without_backend(default_services(), 21));
+  const Bytes ack_keep = from_client().tcp_segment(seg(keep, 90, kAck, 2, 1));
+  ASSERT_EQ(run(e, ack_keep).verdict.action, Action::kForward);
+  EXPECT_EQ(describe(run(e, from_client().tcp_segment(seg(gone, 90, kAck, 2, 1))).verdict),
+            describe(reset()));
+  EXPECT_EQ(backend_traffic(e, 22), str(counts(2, syn_keep.size() + ack_keep.size(), 0, 0, 1)));
+  EXPECT_EQ(backend_traffic(e, 21), str(counts(1, syn_gone.size(), 0, 0, 1)));
+  EXPECT_EQ(service_traffic(e, 6),
+            str(counts(3, syn_keep.size() + syn_gone.size() + ack_keep.size(), 0, 0, 2)));
 }
 
 // ---- neighbor learning ------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "nf/lb_tables.h"
 #include "nf/neighbor_table.h"
 #include "nf/tcp_options.h"
+#include "nf/traffic.h"
 #include "tests/common/packet_builder.h"
 
 namespace nf {
@@ -92,11 +93,16 @@ l7::PoolSpec pool_spec(uint32_t v4, uint32_t v6) {
   return p;
 }
 
+// Traffic counter slot and owner id of the IPv4 listener (the IPv6 one: the next of each).
+constexpr uint16_t kListenerSlot = 3;
+constexpr uint32_t kListenerId = 500;
+
 struct Env {
   explicit Env(bool keepalive_ok = false)
       : conns(64, ConnTable::Timeouts{30 * kHz, 900 * kHz, 60 * kHz, 60 * kHz}),
         neighbors(8),
-        state(16, 4, kHz) {
+        state(16, 4, kHz),
+        traffic(std::make_unique<TrafficTable>()) {
     // The listener on the VIP (v4 and v6), two backend pools, an empty pool.
     lb::Service listener;
     listener.vip = addr(kVip);
@@ -104,11 +110,15 @@ struct Env {
     listener.proto = pkt::kProtoTcp;
     listener.mode = lb::Mode::kL7;
     listener.l7_port = 0;
+    listener.stats_slot = kListenerSlot;
+    listener.stats_id = kListenerId;
     tables.add_service(listener, {}, {}, "");
     lb::Service listener6 = listener;
     listener6.vip = addr(kVip6);
     listener6.v6 = 1;
     listener6.l7_port = 1;
+    listener6.stats_slot = kListenerSlot + 1;
+    listener6.stats_id = kListenerId + 1;
     tables.add_service(listener6, {}, {}, "");
     lb::Service pool;
     pool.proto = 0;
@@ -116,11 +126,13 @@ struct Env {
     b.addr = addr(kBackend);
     b.port = be16(8080);
     b.id = 7;
+    b.stats_slot = 7;  // backends count in the slot of their id
     b.nexthop = kNh;
     pool_index = tables.add_service(pool, {b}, std::vector<uint16_t>(13, 0), "a");
     lb::Backend b2 = b;
     b2.addr = addr(kBackend2);
     b2.id = 8;
+    b2.stats_slot = 8;
     b2.nexthop = kNh2;
     pool2_index = tables.add_service(pool, {b2}, std::vector<uint16_t>(13, 0), "b");
     empty_pool = tables.add_service(pool, {}, {}, "");
@@ -129,6 +141,7 @@ struct Env {
     b6.v6 = 1;
     b6.port = be16(8080);
     b6.id = 9;
+    b6.stats_slot = 9;
     b6.nexthop = kNh6;
     pool6_index = tables.add_service(pool, {b6}, std::vector<uint16_t>(13, 0), "c");
     tables.add_snat(addr(kSnat), false);
@@ -226,6 +239,7 @@ struct Env {
     l4.secrets = &secrets;
     l4.sink = &sink;
     l4.tsc_hz = kHz;
+    l4.traffic = traffic.get();
   }
 
   // Runs one frame; the frame is rewritten in place (and resized).
@@ -253,7 +267,22 @@ struct Env {
   l7::WorkerState state;
   l7::CookieSecrets secrets;
   VecSink sink;
+  std::unique_ptr<TrafficTable> traffic;
 };
+
+// Traffic counts of the listener (slot kListenerSlot) and of backend 7, "not owned" when the
+// slot is not theirs (nothing counted yet).
+std::string traffic_of(const TrafficSlot& s, uint32_t id) {
+  TrafficCounts c;
+  if (!s.read(id, &c)) return "not owned";
+  return "in " + std::to_string(c.packets_in) + "/" + std::to_string(c.bytes_in) + " out " +
+         std::to_string(c.packets_out) + "/" + std::to_string(c.bytes_out) + " conns " +
+         std::to_string(c.connections);
+}
+std::string listener_traffic(const Env& e) {
+  return traffic_of(e.traffic->services[kListenerSlot], kListenerId);
+}
+std::string backend7_traffic(const Env& e) { return traffic_of(e.traffic->backends[7], 7); }
 
 // SYN options as Linux sends them: MSS 1460, SACK-Permitted, Timestamps, NOP, Window Scale 7.
 Bytes syn_options(uint32_t ts_val) {
@@ -423,6 +452,8 @@ TEST(L7, HandshakeHeadInTwoSegmentsBackendSynReplaySpliceAndFin) {
   EXPECT_EQ(t->seq, c.cookie + 1);
   EXPECT_EQ(env.conns.size(), 1u);
   EXPECT_EQ(env.state.counters.cookie_accepted, 1u);
+  EXPECT_EQ(listener_traffic(env), "in 0/0 out 0/0 conns 1") << "a connection, no traffic yet";
+  EXPECT_EQ(backend7_traffic(env), "not owned");
 
   // The rest: the head is complete -> SYN to the backend in place, ACK to the client extra.
   v = c.send(part2, &out);
@@ -453,6 +484,7 @@ TEST(L7, HandshakeHeadInTwoSegmentsBackendSynReplaySpliceAndFin) {
   ASSERT_TRUE(ack);
   EXPECT_TRUE(ack->checksum_ok);
   EXPECT_EQ(ack->ack, c.isn + 1 + kHead.size()) << "the whole head is acknowledged";
+  EXPECT_EQ(backend7_traffic(env), "in 0/0 out 0/0 conns 1") << "the backend connection";
 
   // The backend answers: the head is replayed (with Connection: close: keep-alive is not safe
   // for this action) in the same segment that acknowledges the SYN-ACK.
@@ -493,6 +525,9 @@ TEST(L7, HandshakeHeadInTwoSegmentsBackendSynReplaySpliceAndFin) {
   EXPECT_EQ(t->ack, c.isn + 1 + kHead.size()) << "the replay's end maps on the head's end";
   EXPECT_EQ(payload_of(*t), body);
   EXPECT_EQ(env.state.counters.spliced, 1u);
+  const size_t resp_len = resp.size();
+  EXPECT_EQ(listener_traffic(env), "in 0/0 out 1/" + std::to_string(resp_len) + " conns 1")
+      << "spliced bytes count; the replay Portico built does not";
 
   // The client acknowledges and closes: spliced to the backend.
   c.received = static_cast<uint32_t>(body.size());
@@ -508,6 +543,7 @@ TEST(L7, HandshakeHeadInTwoSegmentsBackendSynReplaySpliceAndFin) {
   ip = pkt::parse_ipv4(out);
   EXPECT_EQ(ip->src, kSnat);
   EXPECT_EQ(ip->dst, kBackend);
+  const size_t client_fin_len = out.size();
 
   // The backend's FIN goes to the client.
   Bytes fin = be.data("", static_cast<uint32_t>(body.size()), be.portico_isn + 1 + hb + 1,
@@ -519,6 +555,10 @@ TEST(L7, HandshakeHeadInTwoSegmentsBackendSynReplaySpliceAndFin) {
   EXPECT_EQ(t->flags & pkt::kTcpFin, pkt::kTcpFin);
   EXPECT_EQ(t->seq, c.cookie + 1 + body.size());
   EXPECT_EQ(t->ack, c.isn + 1 + kHead.size() + 1);
+  const std::string want = "in 1/" + std::to_string(client_fin_len) + " out 2/" +
+                           std::to_string(resp_len + fin.size()) + " conns 1";
+  EXPECT_EQ(listener_traffic(env), want);
+  EXPECT_EQ(backend7_traffic(env), want);
 }
 
 TEST(L7, KeepAliveSafeActionKeepsTheClientsConnectionHeader) {

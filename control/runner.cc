@@ -49,6 +49,7 @@
 #include "control/plan.h"
 #include "control/services.h"
 #include "control/snapshot_builder.h"
+#include "control/traffic_stats.h"
 #include "lcore/port.h"
 #include "lcore/worker.h"
 
@@ -239,6 +240,7 @@ class Runner {
   void service_neighbors();
   bool send_control_frame(uint8_t iface, const uint8_t* frame, uint16_t len);
   void log_stats(const char* event) const;
+  void log_traffic() const;
   void schedule_new_vips(const Plan& before, const Plan& after);
   uint32_t all_ports() const { return (1u << node_.interfaces.size()) - 1; }
 
@@ -267,6 +269,7 @@ class Runner {
   std::unique_ptr<nf::l7::CookieSecrets> secrets_;
   uint64_t secrets_rotated_ms_ = 0;
   L4Ids l4_ids_;
+  TrafficDirectory traffic_dir_;  // names of the published Snapshot's traffic counter slots
   uint64_t tsc_hz_ = 0;
   std::atomic<bool> stop_{false};
   bool launched_ = false;
@@ -633,6 +636,7 @@ ServicesResult Runner::publish(const Plan& plan, const config::ObjectSet& object
   ++generation_;
   neighbors_->end_build_published();
   log_l4(services, built);
+  traffic_dir_ = std::move(built.traffic);
   return services;
 }
 
@@ -779,6 +783,7 @@ void Runner::log_stats(const char* event) const {
   }
   spdlog::info("event={} generation={} {} announce_failures={}", event, generation_,
                format_counters(total), announce_failures_);
+  log_traffic();
   if (bgp_ == nullptr) return;
   for (const auto& p : bgp_->status()) {
     spdlog::info(
@@ -789,6 +794,52 @@ void Runner::log_stats(const char* event) const {
         p.established_transitions, p.updates_sent, p.updates_received, p.prefixes_advertised,
         p.prefixes_received, p.notifications_sent, p.notifications_received, p.last_error);
   }
+}
+
+// One line per VIP, service port and backend that has seen traffic, after the stats line (whose
+// format scripts parse, so these are lines of their own); at most kMaxTrafficLines of each kind.
+void Runner::log_traffic() const {
+  constexpr size_t kMaxTrafficLines = 256;
+  std::vector<const nf::TrafficTable*> tables;
+  for (const auto& w : workers_) tables.push_back(w->traffic.get());
+  const TrafficStats st = sum_traffic(traffic_dir_, tables);
+  size_t n = 0, left = 0;
+  for (const auto& v : st.vips) {
+    if (v.traffic.empty()) continue;
+    if (n++ >= kMaxTrafficLines) {
+      ++left;
+      continue;
+    }
+    spdlog::info("event=vip_stats vip={} {}", v.address, format_traffic(v.traffic));
+  }
+  n = 0;
+  for (const auto& s : st.services) {
+    if (s.traffic.empty()) continue;
+    if (n++ >= kMaxTrafficLines) {
+      ++left;
+      continue;
+    }
+    spdlog::info("event=service_stats service={} vip={} protocol={} port={} {}", s.service,
+                 s.address, s.protocol, s.port, format_traffic(s.traffic));
+  }
+  n = 0;
+  for (const auto& b : st.backends) {
+    if (b.traffic.empty()) continue;
+    if (n++ >= kMaxTrafficLines) {
+      ++left;
+      continue;
+    }
+    spdlog::info("event=backend_stats service={} vip={} port={} backend={} draining={} {}",
+                 b.service, b.address.empty() ? "-" : b.address, b.port, b.backend, b.draining,
+                 format_traffic(b.traffic));
+  }
+  if (!st.other_services.empty() || !st.other_backends.empty()) {
+    spdlog::info("event=traffic_other service_ports=\"{}\" backends=\"{}\" message=\"beyond the "
+                 "counter slots ({} service ports, {} backends)\"",
+                 format_traffic(st.other_services), format_traffic(st.other_backends),
+                 nf::kTrafficServiceSlots - 1, nf::kTrafficBackendSlots - 1);
+  }
+  if (left != 0) spdlog::info("event=traffic_stats_truncated omitted={}", left);
 }
 
 void Runner::reload() {

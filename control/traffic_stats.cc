@@ -38,10 +38,11 @@ nf::TrafficCounts sum_slot(std::span<const nf::TrafficTable* const> workers, boo
   nf::TrafficCounts total;
   for (const nf::TrafficTable* t : workers) {
     if (t == nullptr) continue;
-    const auto& slots = service ? t->services : t->backends;
-    if (slot >= slots.size()) continue;
+    const size_t n = service ? t->services.size() : t->backends.size();
+    if (slot >= n) continue;
+    const nf::TrafficSlot& s = service ? t->services[slot] : t->backends[slot];
     nf::TrafficCounts one;
-    if (slots[slot].read(id, &one)) total += one;
+    if (s.read(id, &one)) total += one;
   }
   return total;
 }

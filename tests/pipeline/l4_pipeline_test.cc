@@ -39,6 +39,7 @@
 #include "control/plan.h"
 #include "control/services.h"
 #include "control/snapshot_builder.h"
+#include "control/traffic_stats.h"
 #include "lcore/port.h"
 #include "lcore/snapshot.h"
 #include "lcore/worker.h"
@@ -605,6 +606,30 @@ class L4Pipeline : public ::testing::TestWithParam<Family> {
     return flows;
   }
 
+  // The workers' traffic tables summed over the published Snapshot's directory, as the runner
+  // does for its stats.
+  control::TrafficStats traffic() const {
+    std::vector<const nf::TrafficTable*> tables;
+    for (const auto& w : workers_) tables.push_back(w->traffic.get());
+    return control::sum_traffic(built_.traffic, tables);
+  }
+  static const control::ServiceTraffic* service_of(const control::TrafficStats& st,
+                                                   const std::string& vip, uint16_t port) {
+    for (const auto& s : st.services) {
+      if (s.address == vip && s.port == port && s.protocol == "TCP") return &s;
+    }
+    return nullptr;
+  }
+  const control::BackendTraffic* backend_of(const control::TrafficStats& st,
+                                            const std::string& vip, uint16_t port,
+                                            const std::string& backend) const {
+    const std::string want = fam().v6 ? "[" + backend + "]:8080" : backend + ":8080";
+    for (const auto& b : st.backends) {
+      if (b.address == vip && b.port == port && b.backend == want) return &b;
+    }
+    return nullptr;
+  }
+
   uint64_t tsc_hz_ = 0;
   RingPort uplink_, tap_;
   Mac port_mac_;
@@ -1031,6 +1056,75 @@ TEST_P(L4Pipeline, RemovedBackendResetsItsFlowsAndKeptBackendKeepsTheirs) {
   EXPECT_EQ(expect_to_backend(one_sent(), 8080), kept.backend);
   EXPECT_EQ(worker().counters.conns.get(), conns_before) << "one flow reset, one new";
   EXPECT_EQ(dropped_total(), 0u);
+}
+
+// Per service port and backend counts through the worker loop: a republish of the same objects
+// keeps every slot, so counting goes on where it was; one that removes a backend drops it from
+// the stats while the service port and the other backend keep their counts.
+TEST_P(L4Pipeline, TrafficCountersAcrossARepublish) {
+  const std::vector<Flow> flows = flows_to_each_backend();
+  ASSERT_EQ(flows.size(), 2u) << "no two client ports reached different backends";
+  const uint64_t opened = worker().counters.new_flows.get();  // a SYN and an ACK each
+  const control::TrafficStats st1 = traffic();
+  const control::ServiceTraffic* svc1 = service_of(st1, fam().vip_nat, 80);
+  ASSERT_NE(svc1, nullptr);
+  EXPECT_EQ(svc1->service, "l4/web");
+  EXPECT_EQ(svc1->traffic.connections, opened);
+  EXPECT_EQ(svc1->traffic.packets_in, 2 * opened);
+  EXPECT_EQ(svc1->traffic.packets_out, 0u);
+  uint64_t backend_conns = 0;
+  for (const auto& b : st1.backends) {
+    if (b.address == fam().vip_nat && b.port == 80) backend_conns += b.traffic.connections;
+  }
+  EXPECT_EQ(backend_conns, opened) << "every connection has its backend";
+  const control::BackendTraffic* kept1 = backend_of(st1, fam().vip_nat, 80, flows[1].backend);
+  ASSERT_NE(kept1, nullptr);
+  const nf::TrafficCounts kept_before = kept1->traffic;
+  ASSERT_GE(kept_before.connections, 1u);
+
+  ASSERT_NO_FATAL_FAILURE(publish_config(config_yaml()));
+  const Bytes data = client_tcp(fam().vip_nat, flows[1].cport, 80, kTcpAck | kTcpPsh,
+                                flows[1].next_seq, 9001, text("GET /"));
+  receive(data);
+  poll();
+  one_sent();
+  const Bytes reply = backend_tcp(flows[1].backend, 8080, flows[1].snat_port, kTcpAck, 9001,
+                                  flows[1].next_seq + 5);
+  receive(reply);
+  poll();
+  one_sent();
+  const control::TrafficStats st2 = traffic();
+  const control::ServiceTraffic* svc2 = service_of(st2, fam().vip_nat, 80);
+  const control::BackendTraffic* kept2 = backend_of(st2, fam().vip_nat, 80, flows[1].backend);
+  ASSERT_TRUE(svc2 && kept2);
+  nf::TrafficCounts want_svc = svc1->traffic;
+  want_svc += {1, data.size(), 1, reply.size(), 0};
+  EXPECT_EQ(svc2->traffic, want_svc);
+  nf::TrafficCounts want_kept = kept_before;
+  want_kept += {1, data.size(), 1, reply.size(), 0};
+  EXPECT_EQ(kept2->traffic, want_kept);
+
+  // flows[0]'s backend leaves.
+  ASSERT_NO_FATAL_FAILURE(publish_config(config_yaml(flows[0].backend)));
+  receive(data);
+  poll();
+  one_sent();
+  const control::TrafficStats st3 = traffic();
+  EXPECT_EQ(backend_of(st3, fam().vip_nat, 80, flows[0].backend), nullptr);
+  const control::BackendTraffic* kept3 = backend_of(st3, fam().vip_nat, 80, flows[1].backend);
+  const control::ServiceTraffic* svc3 = service_of(st3, fam().vip_nat, 80);
+  ASSERT_TRUE(svc3 && kept3);
+  want_kept += {1, data.size(), 0, 0, 0};
+  want_svc += {1, data.size(), 0, 0, 0};
+  EXPECT_EQ(kept3->traffic, want_kept);
+  EXPECT_EQ(svc3->traffic, want_svc);
+  bool vip_found = false;
+  for (const auto& v : st3.vips) {
+    if (v.address != fam().vip_nat) continue;
+    vip_found = true;
+    EXPECT_GE(v.traffic.packets_in, svc3->traffic.packets_in) << "the VIP sums its ports";
+  }
+  EXPECT_TRUE(vip_found);
 }
 
 TEST_P(L4Pipeline, RemovedBackendsUdpFlowIsBalancedAgain) {

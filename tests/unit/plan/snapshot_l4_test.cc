@@ -438,6 +438,107 @@ TEST(SnapshotL4, BackendIdsAcrossBuilds) {
   EXPECT_EQ(sixth->lb.backend_by_id(ids4.at("198.51.100.21:8080"))->terminating, 1);
 }
 
+// Traffic counter slots: every service port and backend has its own, with the names the
+// directory gives it; a slot stays with its key across builds, a freed one goes to the next
+// new key (with a new owner id, so counts of the old key never show up under the new one).
+TEST(SnapshotL4, TrafficSlotsAndDirectoryAcrossBuilds) {
+  Builder b;
+  const auto first = b.build(yaml(kWebEndpoints));
+  ASSERT_TRUE(first);
+  const nf::lb::Tables& t = first->lb;
+  std::set<uint32_t> service_slots, backend_slots;
+  for (const auto& s : t.services()) {
+    EXPECT_NE(s.stats_slot, nf::kTrafficOtherSlot);
+    EXPECT_NE(s.stats_id, 0u);
+    service_slots.insert(s.stats_slot);
+  }
+  for (const auto& be : t.backends()) backend_slots.insert(be.stats_slot);
+  EXPECT_EQ(service_slots.size(), t.services().size());
+  EXPECT_EQ(backend_slots.size(), t.backends().size());
+  EXPECT_EQ(backend_slots.count(nf::kTrafficOtherSlot), 0u);
+
+  // The directory names each slot.
+  const TrafficDirectory& dir = b.result.traffic;
+  ASSERT_EQ(dir.services.size(), t.services().size());
+  ASSERT_EQ(dir.backends.size(), t.backends().size());
+  const auto* http = find(t, "203.0.113.20", 6, 80);
+  const auto* dns = find(t, "203.0.113.21", 17, 53);
+  ASSERT_TRUE(http && dns);
+  const auto service_entry = [&](uint32_t slot) {
+    for (const auto& e : dir.services) {
+      if (e.slot == slot) return e.service + " " + e.address + " " + e.protocol + " " +
+                                 std::to_string(e.port) + " id " + std::to_string(e.id);
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(service_entry(http->stats_slot),
+            "demo/web 203.0.113.20 TCP 80 id " + std::to_string(http->stats_id));
+  EXPECT_EQ(service_entry(dns->stats_slot),
+            "demo/dns 203.0.113.21 UDP 53 id " + std::to_string(dns->stats_id));
+  const auto backend_entry = [&](const nf::lb::Backend& be) {
+    for (const auto& e : dir.backends) {
+      if (e.slot == be.stats_slot) {
+        return e.service + " " + e.address + ":" + std::to_string(e.port) + " -> " + e.backend +
+               (e.draining ? " draining" : "") + (e.id == be.id ? "" : " wrong id");
+      }
+    }
+    return std::string("none");
+  };
+  std::vector<std::string> http_backends;
+  for (uint32_t i = 0; i < http->n_backends; ++i) {
+    http_backends.push_back(backend_entry(t.backends()[http->first_backend + i]));
+  }
+  EXPECT_EQ(http_backends, (std::vector<std::string>{
+                               "demo/web 203.0.113.20:80 -> 192.0.2.50:8080",
+                               "demo/web 203.0.113.20:80 -> 198.18.0.5:8080",
+                               "demo/web 203.0.113.20:80 -> 198.51.100.21:8080",
+                               "demo/web 203.0.113.20:80 -> 198.51.100.22:8080",
+                               "demo/web 203.0.113.20:80 -> 198.51.100.23:8080 draining",
+                           }));
+  const auto* http6 = find(t, "2001:db8:200::20", 6, 80);
+  ASSERT_TRUE(http6 && http6->n_backends == 1);
+  EXPECT_EQ(backend_entry(t.backends()[http6->first_backend]),
+            "demo/web 2001:db8:200::20:80 -> [2001:db8:100::21]:8080");
+
+  // The slots of each key, by name.
+  const auto slots_by_name = [](const nf::lb::Tables& tables, const nf::lb::Service& s) {
+    std::map<std::string, uint32_t> out;
+    for (uint32_t i = 0; i < s.n_backends; ++i) {
+      const nf::lb::Backend& be = tables.backends()[s.first_backend + i];
+      out[str(be.addr, be.v6) + ":" + std::to_string(be16(be.port))] = be.stats_slot;
+    }
+    return out;
+  };
+  const auto slots1 = slots_by_name(t, *http);
+
+  // 198.51.100.22 leaves: the others keep their slots, the service port too.
+  const auto second = b.build(yaml(without(kWebEndpoints, "198.51.100.22")));
+  const auto* http2 = find(second->lb, "203.0.113.20", 6, 80);
+  ASSERT_TRUE(http2);
+  EXPECT_EQ(http2->stats_slot, http->stats_slot);
+  EXPECT_EQ(http2->stats_id, http->stats_id);
+  auto expect2 = slots1;
+  const uint32_t freed = expect2.at("198.51.100.22:8080");
+  expect2.erase("198.51.100.22:8080");
+  EXPECT_EQ(slots_by_name(second->lb, *http2), expect2);
+
+  // A new endpoint takes a freed slot (198.51.100.22 left both web ports), under a new owner id.
+  const auto* https = find(t, "203.0.113.20", 6, 443);
+  ASSERT_TRUE(https);
+  const std::set<uint32_t> freed_slots{freed, slots_by_name(t, *https).at("198.51.100.22:8443")};
+  auto more = without(kWebEndpoints, "198.51.100.22");
+  more.push_back(R"({addresses: ["198.51.100.24"]})");
+  const auto third = b.build(yaml(more));
+  const auto* http3 = find(third->lb, "203.0.113.20", 6, 80);
+  ASSERT_TRUE(http3);
+  const auto slots3 = slots_by_name(third->lb, *http3);
+  EXPECT_EQ(freed_slots.count(slots3.at("198.51.100.24:8080")), 1u);
+  for (const auto& [key, slot] : expect2) EXPECT_EQ(slots3.at(key), slot) << key;
+  const uint32_t new_id = ids_of(third->lb, *http3).at("198.51.100.24:8080");
+  EXPECT_NE(new_id, ids_of(t, *http).at("198.51.100.22:8080"));
+  EXPECT_NE(new_id, ids_of(t, *https).at("198.51.100.22:8443"));
+}
+
 TEST(SnapshotL4, NextHopsFreedWhenNoBackendUsesThem) {
   Builder b;
   b.build(yaml(kWebEndpoints));

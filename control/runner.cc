@@ -834,10 +834,11 @@ void Runner::log_traffic() const {
                  format_traffic(b.traffic));
   }
   if (!st.other_services.empty() || !st.other_backends.empty()) {
-    spdlog::info("event=traffic_other service_ports=\"{}\" backends=\"{}\" message=\"beyond the "
-                 "counter slots ({} service ports, {} backends)\"",
-                 format_traffic(st.other_services), format_traffic(st.other_backends),
-                 nf::kTrafficServiceSlots - 1, nf::kTrafficBackendSlots - 1);
+    spdlog::info(
+        "event=traffic_other service_ports=\"{}\" backends=\"{}\" message=\"beyond the "
+        "counter slots ({} service ports, {} backends)\"",
+        format_traffic(st.other_services), format_traffic(st.other_backends),
+        nf::kTrafficServiceSlots - 1, nf::kTrafficBackendSlots - 1);
   }
   if (left != 0) spdlog::info("event=traffic_stats_truncated omitted={}", left);
 }

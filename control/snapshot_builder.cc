@@ -111,8 +111,8 @@ uint32_t add_with_endpoints(nf::lb::Tables& tables, const config::NodeConfig& no
       st.used_ids.insert(id_key);
       b.stats_slot = static_cast<uint16_t>(ids.backend_slots.slot_for(id_key));
       out.traffic.backends.push_back({labels.service, labels.address, labels.port,
-                                      host_port(ep.address, ep.port), ep.terminating,
-                                      b.stats_slot, b.id});
+                                      host_port(ep.address, ep.port), ep.terminating, b.stats_slot,
+                                      b.id});
       backends.push_back(b);
       // Keyed by address, so a Service's ports (same endpoints, other target ports) send a
       // client to the same endpoint; the port joins the key only if the address repeats.

@@ -60,10 +60,10 @@ struct TrafficServiceEntry {
 };
 
 struct TrafficBackendEntry {
-  std::string service;  // as TrafficServiceEntry; an L7 backend pool: the backend Service's
-  std::string address;  // the VIP; "" for an L7 backend pool (reached through HTTP routes)
-  uint16_t port = 0;    // the service port (for an L7 pool: the backend Service's port)
-  std::string backend;  // "198.51.100.21:8080", "[2001:db8:100::21]:8080"
+  std::string service;    // as TrafficServiceEntry; an L7 backend pool: the backend Service's
+  std::string address;    // the VIP; "" for an L7 backend pool (reached through HTTP routes)
+  uint16_t port = 0;      // the service port (for an L7 pool: the backend Service's port)
+  std::string backend;    // "198.51.100.21:8080", "[2001:db8:100::21]:8080"
   bool draining = false;  // terminating: keeps its flows, takes no new ones
   uint32_t slot = 0;
   uint32_t id = 0;  // owner of the slot (nf::lb::Backend::id)

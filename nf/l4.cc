@@ -532,7 +532,8 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
     if (svc->mode == lb::Mode::kNat) return drop(DropReason::kConnTableFull);
     ++l4.counters.stateless_flows;
     // Its packets count; not as a connection (each of them comes this way).
-    if (l4.traffic != nullptr) l4.traffic->claim(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
+    if (l4.traffic != nullptr)
+      l4.traffic->claim(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
     return counted_in(
         l4, svc->stats_slot, b->stats_slot, bytes,
         forward_unchanged<F>(frame, len, headroom, target, l4, h, ForwardKind::kToBackend));
@@ -553,7 +554,8 @@ Outcome from_client(uint8_t* frame, uint16_t* len, uint16_t headroom, const Port
       return drop(snat == nullptr ? DropReason::kNoSourceAddress : DropReason::kSnatExhausted);
     }
     ++l4.counters.new_flows;
-    if (l4.traffic != nullptr) l4.traffic->open(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
+    if (l4.traffic != nullptr)
+      l4.traffic->open(svc->stats_slot, svc->stats_id, b->stats_slot, b->id);
     return counted_in(l4, svc->stats_slot, b->stats_slot, bytes, forward_nat<F>(frame, d, c, l4));
   }
   // DSR / IPIP: the reply side only remembers the backend (address and port), not indexed.

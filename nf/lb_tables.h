@@ -46,7 +46,7 @@ struct Service {
   Mode mode = Mode::kNat;
   uint8_t pad = 0;
   uint16_t l7_port = 0;  // kL7: the classifier's port index (route::Classifier::find_port)
-  uint32_t index = 0;          // position in services() (changes from one Snapshot to the next)
+  uint32_t index = 0;    // position in services() (changes from one Snapshot to the next)
   uint16_t stats_slot = 0;     // its traffic counters (nf/traffic.h; 0: the overflow slot) and
   uint32_t stats_id = 0;       // the slot's owner: an id of this service port, never reused
   uint32_t first_backend = 0;  // into backends()

@@ -620,9 +620,8 @@ class L4Pipeline : public ::testing::TestWithParam<Family> {
     }
     return nullptr;
   }
-  const control::BackendTraffic* backend_of(const control::TrafficStats& st,
-                                            const std::string& vip, uint16_t port,
-                                            const std::string& backend) const {
+  const control::BackendTraffic* backend_of(const control::TrafficStats& st, const std::string& vip,
+                                            uint16_t port, const std::string& backend) const {
     const std::string want = fam().v6 ? "[" + backend + "]:8080" : backend + ":8080";
     for (const auto& b : st.backends) {
       if (b.address == vip && b.port == port && b.backend == want) return &b;
@@ -1088,8 +1087,8 @@ TEST_P(L4Pipeline, TrafficCountersAcrossARepublish) {
   receive(data);
   poll();
   one_sent();
-  const Bytes reply = backend_tcp(flows[1].backend, 8080, flows[1].snat_port, kTcpAck, 9001,
-                                  flows[1].next_seq + 5);
+  const Bytes reply =
+      backend_tcp(flows[1].backend, 8080, flows[1].snat_port, kTcpAck, 9001, flows[1].next_seq + 5);
   receive(reply);
   poll();
   one_sent();

@@ -2115,7 +2115,8 @@ TEST(L4Resources, FullConnTable) {
             describe(forwarded(ForwardKind::kToBackend)));
 }
 
-// ---- traffic counters (nf/traffic.h) -------------------------------------------------------------
+// ---- traffic counters (nf/traffic.h)
+// -------------------------------------------------------------
 
 std::string str(const TrafficCounts& c) {
   return "in " + std::to_string(c.packets_in) + "/" + std::to_string(c.bytes_in) + " out " +

@@ -466,8 +466,9 @@ TEST(SnapshotL4, TrafficSlotsAndDirectoryAcrossBuilds) {
   ASSERT_TRUE(http && dns);
   const auto service_entry = [&](uint32_t slot) {
     for (const auto& e : dir.services) {
-      if (e.slot == slot) return e.service + " " + e.address + " " + e.protocol + " " +
-                                 std::to_string(e.port) + " id " + std::to_string(e.id);
+      if (e.slot == slot)
+        return e.service + " " + e.address + " " + e.protocol + " " + std::to_string(e.port) +
+               " id " + std::to_string(e.id);
     }
     return std::string("none");
   };

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstring>
 #include <iterator>
+#include <span>
 #include <utility>
 
 #ifndef PORTICO_VERSION
@@ -64,6 +65,14 @@ class Text {
     out_ += '\n';
   }
 
+  void sample_v(std::string_view name, const std::vector<Label>& labels, uint64_t value) {
+    head(name, std::span<const Label>(labels));
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, r.ptr);
+    out_ += '\n';
+  }
+
   void sample(std::string_view name, std::initializer_list<Label> labels, double value) {
     head(name, labels);
     char buf[32];
@@ -76,6 +85,10 @@ class Text {
 
  private:
   void head(std::string_view name, std::initializer_list<Label> labels) {
+    head(name, std::span<const Label>(labels.begin(), labels.size()));
+  }
+
+  void head(std::string_view name, std::span<const Label> labels) {
     out_ += name;
     if (labels.size() != 0) {
       out_ += '{';
@@ -344,6 +357,68 @@ std::string render(const Values& v) {
   for (const auto& m : kPortMetrics) {
     t.family(m.name, "counter", m.help);
     for (const auto& p : v.ports) t.sample(m.name, {{"interface", p.interface}}, p.*m.field);
+  }
+
+  // ---- traffic per VIP, service port and backend ----
+  // Families only when something is configured, so a node without Services says nothing.
+  if (!v.vips.empty() || !v.services.empty() || !v.backends.empty()) {
+    struct Kind {
+      const char* prefix;  // "portico_vip", ...
+      const char* what;    // for HELP
+    };
+    for (const Kind k : {Kind{"portico_vip", "VIP"}, Kind{"portico_service", "service port"},
+                         Kind{"portico_backend", "backend"}}) {
+      const std::string p = k.prefix;
+      t.family(p + "_packets_total", "counter",
+               std::string("Packets of the ") + k.what +
+                   "'s flows: direction=in client to backend, out backend to client.");
+      const auto each = [&](auto&& emit) {
+        if (p == "portico_vip") {
+          for (const auto& x : v.vips) emit(std::vector<Label>{{"vip", x.vip}}, x.traffic);
+        } else if (p == "portico_service") {
+          for (const auto& x : v.services) {
+            emit(std::vector<Label>{{"service", x.service}, {"vip", x.vip},
+                                    {"protocol", x.protocol}, {"port", std::to_string(x.port)}},
+                 x.traffic);
+          }
+        } else {
+          for (const auto& x : v.backends) {
+            emit(std::vector<Label>{{"service", x.service}, {"vip", x.vip},
+                                    {"port", std::to_string(x.port)}, {"backend", x.backend}},
+                 x.traffic);
+          }
+        }
+      };
+      each([&](std::vector<Label> l, const TrafficValues& c) {
+        l.push_back({"direction", "in"});
+        t.sample_v(p + "_packets_total", l, c.packets_in);
+        l.back().second = "out";
+        t.sample_v(p + "_packets_total", l, c.packets_out);
+      });
+      t.family(p + "_bytes_total", "counter",
+               std::string("Bytes (frames as received) of the ") + k.what +
+                   "'s flows, by direction as for packets.");
+      each([&](std::vector<Label> l, const TrafficValues& c) {
+        l.push_back({"direction", "in"});
+        t.sample_v(p + "_bytes_total", l, c.bytes_in);
+        l.back().second = "out";
+        t.sample_v(p + "_bytes_total", l, c.bytes_out);
+      });
+      t.family(p + "_connections_total", "counter",
+               std::string("New flows (connections) of the ") + k.what + ".");
+      each([&](std::vector<Label> l, const TrafficValues& c) {
+        t.sample_v(p + "_connections_total", l, c.connections);
+      });
+    }
+    t.family("portico_backend_draining", "gauge",
+             "1 while the backend is draining (serving-terminating or drained through the "
+             "API): it keeps its flows and takes no new ones.");
+    for (const auto& x : v.backends) {
+      t.sample_v("portico_backend_draining",
+                 {{"service", x.service}, {"vip", x.vip}, {"port", std::to_string(x.port)},
+                  {"backend", x.backend}},
+                 uint64_t{x.draining ? 1u : 0u});
+    }
   }
 
   // ---- BGP ----

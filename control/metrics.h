@@ -54,6 +54,32 @@ struct BgpPeerValues {
 inline constexpr const char* kBgpStates[] = {"Idle",     "Connect",     "Active",
                                              "OpenSent", "OpenConfirm", "Established"};
 
+// Traffic of one VIP, service port or backend (control/traffic_stats.h), both directions.
+struct TrafficValues {
+  uint64_t packets_in = 0, bytes_in = 0;    // client -> backend
+  uint64_t packets_out = 0, bytes_out = 0;  // backend -> client
+  uint64_t connections = 0;
+};
+
+struct VipValues {
+  std::string vip;
+  TrafficValues traffic;
+};
+
+struct ServiceValues {
+  std::string service, vip, protocol;
+  uint16_t port = 0;
+  TrafficValues traffic;
+};
+
+struct BackendValues {
+  std::string service, vip;  // vip "" for an L7 backend pool
+  uint16_t port = 0;
+  std::string backend;
+  bool draining = false;
+  TrafficValues traffic;
+};
+
 struct Values {
   std::string version;
   uint64_t tsc_hz = 0;  // converts the lcores' TSC cycles to seconds; 0 = no seconds metrics
@@ -64,10 +90,12 @@ struct Values {
   bool last_reload_success = true;
   double last_reload_timestamp_seconds = 0;  // Unix time of the last load (start-up or reload)
   uint64_t announce_failures = 0;
-  // Extension point, per VIP / service / backend traffic: when the data plane keeps counters
-  // per VIP, service port and backend, they get a vector here and a block in render() named
-  // portico_vip_*{vip}, portico_service_*{service,vip,protocol,port} and
-  // portico_backend_*{service,backend}.
+  // Per VIP / service port / backend traffic; their families appear once something is
+  // configured (portico_vip_*{vip}, portico_service_*{service,vip,protocol,port},
+  // portico_backend_*{service,vip,port,backend}; packets and bytes by direction="in"|"out").
+  std::vector<VipValues> vips;
+  std::vector<ServiceValues> services;
+  std::vector<BackendValues> backends;
 };
 
 // The exposition text (text/plain; version=0.0.4), families in a fixed order.

@@ -343,6 +343,24 @@ void Runner::refresh_metrics(bool force) {
                               p.notifications_received});
     }
   }
+  // Traffic per VIP, service port and backend: summed here, on the thread that owns the slot
+  // directory, from the workers' tables (relaxed loads).
+  {
+    std::vector<const nf::TrafficTable*> tables;
+    for (const auto& w : workers_) tables.push_back(w->traffic.get());
+    const TrafficStats st = sum_traffic(traffic_dir_, tables);
+    const auto conv = [](const nf::TrafficCounts& c) {
+      return metrics::TrafficValues{c.packets_in, c.bytes_in, c.packets_out, c.bytes_out,
+                                    c.connections};
+    };
+    for (const auto& x : st.vips) v->vips.push_back({x.address, conv(x.traffic)});
+    for (const auto& x : st.services)
+      v->services.push_back({x.service, x.address, x.protocol, x.port, conv(x.traffic)});
+    for (const auto& x : st.backends) {
+      v->backends.push_back(
+          {x.service, x.address, x.port, x.backend, x.draining, conv(x.traffic)});
+    }
+  }
   std::lock_guard<std::mutex> lock(metrics_mu_);
   metrics_cache_ = std::move(v);
 }
@@ -933,6 +951,7 @@ void Runner::start_api() {
   for (const auto& t : conn_tables_) st.conn_tables.push_back(t.get());
   st.last_reload = &api_last_reload_;
   st.last_reload_unix = &api_last_reload_unix_;
+  st.traffic = &traffic_dir_;
   st.adopt = [this](config::ObjectSet objects) { adopt(std::move(objects)); };
   st.refresh_bgp = [this] {
     bgp_->set_routes(drains_.node ? decltype(bgp_plan_.routes){} : bgp_plan_.routes);

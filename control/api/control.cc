@@ -314,6 +314,39 @@ grpc::Status LiveControl::stats(const pb::StatsRequest&, pb::Stats* resp) {
   }
   if (s_.last_reload != nullptr) resp->set_last_reload(*s_.last_reload);
   if (s_.last_reload_unix != nullptr) resp->set_last_reload_unix(*s_.last_reload_unix);
+  if (s_.traffic != nullptr) {
+    // Packets and bytes both ways (client -> backend and back); connections are new flows.
+    const auto fill = [](const nf::TrafficCounts& t, pb::TrafficCounters* out) {
+      out->set_packets(t.packets_in + t.packets_out);
+      out->set_bytes(t.bytes_in + t.bytes_out);
+      out->set_connections(t.connections);
+    };
+    std::vector<const nf::TrafficTable*> tables;
+    for (const auto* w : s_.workers) tables.push_back(w->traffic.get());
+    const TrafficStats st = sum_traffic(*s_.traffic, tables);
+    for (const auto& v : st.vips) {
+      auto* out = resp->add_vips();
+      out->set_address(v.address);
+      fill(v.traffic, out->mutable_traffic());
+    }
+    for (const auto& sv : st.services) {
+      auto* out = resp->add_services();
+      out->set_service(sv.service);
+      out->set_address(sv.address);
+      out->set_protocol(sv.protocol);
+      out->set_port(sv.port);
+      fill(sv.traffic, out->mutable_traffic());
+    }
+    for (const auto& b : st.backends) {
+      auto* out = resp->add_backends();
+      out->set_service(b.service);
+      out->set_address(b.address);
+      out->set_port(b.port);
+      out->set_backend(b.backend);
+      out->set_draining(b.draining);
+      fill(b.traffic, out->mutable_traffic());
+    }
+  }
   return grpc::Status::OK;
 }
 

@@ -19,6 +19,7 @@
 #include "control/bgp/speaker.h"
 #include "control/plan.h"
 #include "control/services.h"
+#include "control/traffic_stats.h"
 #include "lcore/worker.h"
 
 namespace control::api {
@@ -55,6 +56,8 @@ struct LiveState {
   std::vector<nf::ConnTable*> conn_tables;
   const std::string* last_reload = nullptr;
   const uint64_t* last_reload_unix = nullptr;
+  // Names of the published Snapshot's traffic counter slots (control/traffic_stats.h).
+  const TrafficDirectory* traffic = nullptr;
   // Publishes `objects` (as a reload does). Throws std::exception on failure.
   std::function<void(config::ObjectSet objects)> adopt;
   // Re-applies the BGP routes (empty while the node is drained).

@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib_bgp.sh"
 
 VIP4=203.0.113.10  # held by a demo Service (test_l2 checks the allocation)
+WEB4=203.0.113.11  # demo/web's IPv4 address, endpoints be1..be3:8080
 URL=http://127.0.0.1:9478/metrics
 CONF="$T_TMP/conf"
 
@@ -82,6 +83,12 @@ expected = {  # family (as the parser names it: counters without _total) -> type
     "portico_bgp_notifications_sent": ("counter", {"peer"}),
     "portico_bgp_notifications_received": ("counter", {"peer"}),
 }
+for kind, labels in (("vip", {"vip"}), ("service", {"service", "vip", "protocol", "port"}),
+                     ("backend", {"service", "vip", "port", "backend"})):
+    expected[f"portico_{kind}_packets"] = ("counter", labels | {"direction"})
+    expected[f"portico_{kind}_bytes"] = ("counter", labels | {"direction"})
+    expected[f"portico_{kind}_connections"] = ("counter", labels)
+expected["portico_backend_draining"] = ("gauge", {"service", "vip", "port", "backend"})
 for name in ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
              "rx_missed", "rx_nombuf"):
     expected[f"portico_port_{name}"] = ("counter", {"interface"})
@@ -267,10 +274,19 @@ check reload_timestamp_at_start value_at_least "$S1" \
 # Traffic: ARP and echo to a VIP, answered by the workers.
 check arp_vip arp_from "$VIP4" "$(portico_mac)" 3
 check ping_vip ping_ok "$VIP4" 5
+# And two connection attempts to demo/web (203.0.113.11:80): no backend listens here, but each
+# SYN is balanced to one of be1..be3, a new flow of that service port and backend.
+in_ns client curl -s --max-time 2 "http://$WEB4/" >/dev/null 2>&1
+in_ns client curl -s --max-time 2 "http://$WEB4/" >/dev/null 2>&1
 sleep 1.2  # past the control thread's once-a-second refresh of the port counters
 require scrape_second scrape "$S2"
 T2=$(date +%s.%N)
 check counters_grew metrics grew "$S1" "$S2" "$(awk "BEGIN {print $T2 - $T1}")"
+check service_connections value_at_least "$S2" portico_service_connections_total 2 \
+  service=demo/web vip="$WEB4" protocol=TCP port=80
+check backend_connections value_at_least "$S2" portico_backend_connections_total 2 \
+  service=demo/web vip="$WEB4"
+check vip_packets_in value_at_least "$S2" portico_vip_packets_total 2 vip="$WEB4" direction=in
 
 check head_request head_has_no_body
 check not_found_path http_status_is GET / 404

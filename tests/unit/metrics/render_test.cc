@@ -188,5 +188,29 @@ TEST(MetricsRender, ExpositionStructure) {
   EXPECT_GT(samples, 100);
 }
 
+TEST(MetricsRender, TrafficPerVipServiceAndBackend) {
+  Values v = sample_values();
+  EXPECT_EQ(render(v).find("portico_vip_"), std::string::npos);  // nothing configured: silent
+  v.vips.push_back({"203.0.113.20", {10, 1000, 8, 4000, 2}});
+  v.services.push_back({"demo/web", "203.0.113.20", "TCP", 80, {10, 1000, 8, 4000, 2}});
+  v.backends.push_back(
+      {"demo/web", "203.0.113.20", 80, "198.51.100.21:8080", true, {10, 1000, 8, 4000, 2}});
+  const std::string text = render(v);
+  for (const char* line : {
+           "# TYPE portico_vip_packets_total counter\n",
+           "portico_vip_packets_total{vip=\"203.0.113.20\",direction=\"in\"} 10\n",
+           "portico_vip_bytes_total{vip=\"203.0.113.20\",direction=\"out\"} 4000\n",
+           "portico_vip_connections_total{vip=\"203.0.113.20\"} 2\n",
+           "portico_service_packets_total{service=\"demo/web\",vip=\"203.0.113.20\","
+           "protocol=\"TCP\",port=\"80\",direction=\"out\"} 8\n",
+           "portico_backend_connections_total{service=\"demo/web\",vip=\"203.0.113.20\","
+           "port=\"80\",backend=\"198.51.100.21:8080\"} 2\n",
+           "portico_backend_draining{service=\"demo/web\",vip=\"203.0.113.20\",port=\"80\","
+           "backend=\"198.51.100.21:8080\"} 1\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
 }  // namespace
 }  // namespace control::metrics

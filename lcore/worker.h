@@ -49,18 +49,9 @@ inline constexpr int kReplyKinds = static_cast<int>(nf::ReplyKind::kCount);
 inline constexpr int kForwardKinds = static_cast<int>(nf::ForwardKind::kCount);
 inline constexpr int kL7Counters = sizeof(nf::l7::Counters) / sizeof(uint64_t);
 
-// A counter written by one worker, read by the control thread (relaxed, no locked ops).
-class Counter {
- public:
-  void add(uint64_t n) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void set(uint64_t n) { v_.store(n, std::memory_order_relaxed); }
-  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
+// A counter written by one worker, read by the control thread (relaxed, no locked ops): the
+// same single-writer counter the traffic tables use (nf/traffic.h).
+using Counter = nf::TrafficCounter;
 
 struct alignas(64) WorkerCounters {
   Counter rx;           // frames received on uplinks

@@ -44,8 +44,8 @@ inline constexpr uint32_t kTrafficOtherSlot = 0;
 static_assert(kTrafficBackendSlots <= 65536 && kTrafficServiceSlots <= 65536,
               "connection records keep slots in 16 bits");
 
-// One relaxed counter with a single writer (the same discipline as lcore::Counter, which nf
-// cannot include).
+// One relaxed counter with a single writer and any number of readers: no locked instruction on
+// the worker's path. Also lcore::Counter.
 class TrafficCounter {
  public:
   void add(uint64_t n) {

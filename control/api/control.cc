@@ -9,6 +9,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "control/bgp/rib_out.h"
 #include "control/match.h"
 #include "control/status.h"
 #include "nf/conn_table.h"
@@ -350,68 +351,87 @@ grpc::Status LiveControl::stats(const pb::StatsRequest&, pb::Stats* resp) {
   return grpc::Status::OK;
 }
 
-grpc::Status LiveControl::flows(const pb::FlowsRequest& req, pb::FlowsResponse* resp) {
-  struct Filter {
-    bool set = false;
-    config::IpAddress a;
-    uint16_t port = 0;
-    bool matches(const config::IpAddress& x, uint16_t p) const {
-      return !set || (x == a && (port == 0 || port == p));
+bool scan_flows(const nf::Conn* records, uint32_t n, uint32_t lcore, const FlowQuery& q,
+                pb::FlowsResponse* resp, FlowScanCost* cost) {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (cost != nullptr) ++cost->slots;
+    // Most slots of a table are free: one byte tells, without copying the record's two lines.
+    const auto state = __atomic_load_n(&records[i].state, __ATOMIC_RELAXED);
+    if (state == nf::ConnState::kFree) continue;
+    // The worker owns the record and may change it now: copy, then check the copy.
+    nf::Conn c;
+    std::memcpy(static_cast<void*>(&c), &records[i], sizeof c);
+    if (cost != nullptr) ++cost->copied;
+    if (c.state == nf::ConnState::kFree || c.state >= nf::ConnState::kCount) continue;
+    if (c.v6 > 1 || (c.proto != 6 && c.proto != 17)) continue;
+    if ((c.proto == 17) != (c.state == nf::ConnState::kUdp)) continue;
+    const bool v6 = c.v6 != 0;
+    const auto cl = address_of(c.src(nf::ConnDir::kOrig), v6);
+    const auto vp = address_of(c.dst(nf::ConnDir::kOrig), v6);
+    const auto be = address_of(c.src(nf::ConnDir::kReply), v6);
+    const uint16_t cl_port = ntohs(c.sport(nf::ConnDir::kOrig));
+    const uint16_t vp_port = ntohs(c.dport(nf::ConnDir::kOrig));
+    const uint16_t be_port = ntohs(c.sport(nf::ConnDir::kReply));
+    if (!q.client.matches(cl, cl_port) || !q.vip.matches(vp, vp_port) ||
+        !q.backend.matches(be, be_port)) {
+      continue;
     }
-  } vip, backend, client;
+    if (static_cast<uint32_t>(resp->flows_size()) >= q.limit) {
+      resp->set_truncated(true);
+      return false;
+    }
+    auto* f = resp->add_flows();
+    f->set_lcore(lcore);
+    f->set_protocol(c.proto == 6 ? "TCP" : "UDP");
+    f->set_client(addr_port(cl, cl_port));
+    f->set_vip(addr_port(vp, vp_port));
+    f->set_backend(addr_port(be, be_port));
+    if (c.mode == static_cast<uint8_t>(nf::lb::Mode::kNat)) {
+      f->set_snat(addr_port(address_of(c.dst(nf::ConnDir::kReply), v6),
+                            ntohs(c.dport(nf::ConnDir::kReply))));
+    }
+    f->set_state(state_text(c.state));
+    if (q.tsc_hz != 0 && q.now > c.last_seen)
+      f->set_idle_ms((q.now - c.last_seen) * 1000 / q.tsc_hz);
+  }
+  return true;
+}
+
+grpc::Status LiveControl::flows(const pb::FlowsRequest& req, pb::FlowsResponse* resp) {
+  FlowQuery q;
   for (auto [text, f, field] :
-       {std::tuple{&req.vip(), &vip, "vip"}, std::tuple{&req.backend(), &backend, "backend"},
-        std::tuple{&req.client(), &client, "client"}}) {
+       {std::tuple{&req.vip(), &q.vip, "vip"}, std::tuple{&req.backend(), &q.backend, "backend"},
+        std::tuple{&req.client(), &q.client, "client"}}) {
     if (text->empty()) continue;
     f->set = true;
-    if (!parse_endpoint(*text, &f->a, &f->port)) {
+    if (!parse_endpoint(*text, &f->address, &f->port)) {
       return invalid(std::string(field) + " \"" + *text +
                      "\": expected ADDRESS, ADDRESS:PORT or [IPv6]:PORT");
     }
   }
-  const uint32_t limit = req.limit() == 0 ? kDefaultFlows : std::min(req.limit(), kMaxFlows);
-  const uint64_t now = rte_rdtsc();
+  q.limit = req.limit() == 0 ? kDefaultFlows : std::min(req.limit(), kMaxFlows);
+  q.now = rte_rdtsc();
+  q.tsc_hz = s_.tsc_hz;
   for (size_t w = 0; w < s_.conn_tables.size(); ++w) {
     nf::ConnTable* t = s_.conn_tables[w];
-    if (t == nullptr) continue;
-    for (uint32_t i = 0; i < t->capacity(); ++i) {
-      // The worker owns the record and may change it now: copy, then check the copy.
-      nf::Conn c;
-      std::memcpy(static_cast<void*>(&c), t->at(i), sizeof c);
-      if (c.state == nf::ConnState::kFree || c.state >= nf::ConnState::kCount) continue;
-      if (c.v6 > 1 || (c.proto != 6 && c.proto != 17)) continue;
-      if ((c.proto == 17) != (c.state == nf::ConnState::kUdp)) continue;
-      const bool v6 = c.v6 != 0;
-      const auto cl = address_of(c.src(nf::ConnDir::kOrig), v6);
-      const auto vp = address_of(c.dst(nf::ConnDir::kOrig), v6);
-      const auto be = address_of(c.src(nf::ConnDir::kReply), v6);
-      const uint16_t cl_port = ntohs(c.sport(nf::ConnDir::kOrig));
-      const uint16_t vp_port = ntohs(c.dport(nf::ConnDir::kOrig));
-      const uint16_t be_port = ntohs(c.sport(nf::ConnDir::kReply));
-      if (!client.matches(cl, cl_port) || !vip.matches(vp, vp_port) ||
-          !backend.matches(be, be_port)) {
-        continue;
-      }
-      if (static_cast<uint32_t>(resp->flows_size()) >= limit) {
-        resp->set_truncated(true);
-        return grpc::Status::OK;
-      }
-      auto* f = resp->add_flows();
-      f->set_lcore(w < s_.worker_lcores.size() ? s_.worker_lcores[w] : 0);
-      f->set_protocol(c.proto == 6 ? "TCP" : "UDP");
-      f->set_client(addr_port(cl, cl_port));
-      f->set_vip(addr_port(vp, vp_port));
-      f->set_backend(addr_port(be, be_port));
-      if (c.mode == static_cast<uint8_t>(nf::lb::Mode::kNat)) {
-        f->set_snat(addr_port(address_of(c.dst(nf::ConnDir::kReply), v6),
-                              ntohs(c.dport(nf::ConnDir::kReply))));
-      }
-      f->set_state(state_text(c.state));
-      if (s_.tsc_hz != 0 && now > c.last_seen)
-        f->set_idle_ms((now - c.last_seen) * 1000 / s_.tsc_hz);
-    }
+    if (t == nullptr || t->capacity() == 0) continue;
+    const uint32_t lcore = w < s_.worker_lcores.size() ? s_.worker_lcores[w] : 0;
+    if (!scan_flows(t->at(0), t->capacity(), lcore, q, resp)) break;
   }
   return grpc::Status::OK;
+}
+
+void add_routes(const std::vector<bgp::Route>& routes, bool ibgp, pb::BgpPeer* out) {
+  for (const auto& r : routes) {
+    auto* route = out->add_routes();
+    route->set_prefix(r.prefix.str());
+    for (uint32_t c : r.communities) route->add_communities(bgp::community_text(c));
+    for (const auto& c : r.large_communities) route->add_communities(bgp::community_text(c));
+    if (ibgp) {
+      route->set_local_pref(r.local_pref.value_or(bgp::kDefaultLocalPref));
+      route->set_has_local_pref(true);
+    }
+  }
 }
 
 grpc::Status LiveControl::bgp_peers(const pb::BgpPeersRequest&, pb::BgpPeersResponse* resp) {
@@ -438,16 +458,9 @@ grpc::Status LiveControl::bgp_peers(const pb::BgpPeersRequest&, pb::BgpPeersResp
     if (s_.drains->node) continue;  // drained: nothing is announced
     auto routes = s_.bgp_plan->routes.find(st.name);
     if (routes == s_.bgp_plan->routes.end()) continue;
-    for (const auto& r : routes->second) {
-      auto* out = p->add_routes();
-      out->set_prefix(r.prefix.str());
-      for (uint32_t c : r.communities) out->add_communities(bgp::community_text(c));
-      for (const auto& c : r.large_communities) out->add_communities(bgp::community_text(c));
-      if (r.local_pref) {
-        out->set_local_pref(*r.local_pref);
-        out->set_has_local_pref(true);
-      }
-    }
+    const auto cfg = configs.find(st.name);
+    add_routes(routes->second, cfg != configs.end() && cfg->second->my_asn == cfg->second->peer_asn,
+               p);
   }
   return grpc::Status::OK;
 }

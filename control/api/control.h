@@ -21,6 +21,7 @@
 #include "control/services.h"
 #include "control/traffic_stats.h"
 #include "lcore/worker.h"
+#include "nf/conn_table.h"
 
 namespace control::api {
 
@@ -63,6 +64,40 @@ struct LiveState {
   // Re-applies the BGP routes (empty while the node is drained).
   std::function<void()> refresh_bgp;
 };
+
+// ListFlows' question: filters (unset: any) and the most flows to list.
+struct FlowQuery {
+  struct Filter {
+    bool set = false;
+    config::IpAddress address;
+    uint16_t port = 0;  // 0 = any
+    bool matches(const config::IpAddress& a, uint16_t p) const {
+      return !set || (a == address && (port == 0 || port == p));
+    }
+  };
+  Filter vip, backend, client;
+  uint32_t limit = 100;
+  uint64_t now = 0;     // TSC, for idle_ms
+  uint64_t tsc_hz = 0;  // 0: idle_ms not filled
+};
+
+// What a scan cost (tests): slots looked at, and records copied (the live ones looked at).
+struct FlowScanCost {
+  uint64_t slots = 0;
+  uint64_t copied = 0;
+};
+
+// Appends to resp the flows among one worker's records[0..n) that match q, while resp holds
+// fewer than q.limit; returns false, with resp->truncated set, as soon as one more matches (the
+// caller stops there: nothing after it is read). The worker may change a record while it is
+// read: a free slot is skipped on its state byte alone, a live one is copied and the copy
+// checked before it is reported.
+bool scan_flows(const nf::Conn* records, uint32_t n, uint32_t lcore, const FlowQuery& q,
+                pb::FlowsResponse* resp, FlowScanCost* cost = nullptr);
+
+// The routes of a peer's Adj-RIB-Out as ListBgpPeers reports them: LOCAL_PREF on iBGP sessions
+// only, where it is always sent (the configured localPref, else 100; control/bgp/rib_out.cc).
+void add_routes(const std::vector<bgp::Route>& routes, bool ibgp, pb::BgpPeer* out);
 
 // "rx", "tx", ..., "drop.<reason>" with the names of the stats log line.
 std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::CounterTotals& t);

@@ -323,9 +323,49 @@ drain_be1() {
   }
 }
 check drain_backend drain_be1
+ctl stats -o json >"$T_TMP/stats_drain0.json" 2>&1
 check drained_no_new_connections get_many drained 30 "http://$WEB4/"
+ctl stats -o json >"$T_TMP/stats_drain1.json" 2>&1
+# Per-backend connections in GetStats: be1 got none of the 30, the two others all of them.
+drained_backend_counts() {
+  "$PYTHON" - "$T_TMP/stats_drain0.json" "$T_TMP/stats_drain1.json" "$WEB4" \
+    "${TB_ADDR4[be1]}:8080" <<'PY'
+import json, sys
+def conns(path):
+    out = {}
+    for b in json.load(open(path)).get("backends", []):
+        if b["service"] == "bgp/web" and b["address"] == sys.argv[3] and b["port"] == 80:
+            out[b["backend"]] = int(b.get("traffic", {}).get("connections", 0))
+    return out
+a, b = conns(sys.argv[1]), conns(sys.argv[2])
+grew = {k: b.get(k, 0) - a.get(k, 0) for k in b}
+print("new connections per backend during the drain:", grew)
+be1 = sys.argv[4]
+if be1 not in grew or len(grew) != 3:
+    sys.exit("expected bgp/web's three IPv4 backends in GetStats, got %s" % sorted(b))
+if grew[be1] != 0:
+    sys.exit("the drained backend counts %d new connections" % grew[be1])
+if sum(grew.values()) < 30:
+    sys.exit("the other backends count %d new connections, expected 30" % sum(grew.values()))
+PY
+}
+check stats_drained_backend_counts drained_backend_counts
 check drained_backend_avoided never_from drained be1
 check drained_download_running slow_running "$DL"
+# draining_is BACKEND yes|no: porticoctl stats' backend table says so for bgp/web's v4 port.
+draining_is() {
+  local out got
+  out=$(ctl stats) || return 1
+  got=$(awk -v vip="$WEB4" -v be="$1" '$1 == "bgp/web" && $2 == vip && $3 == 80 && $4 == be {print $NF}' \
+    <<<"$out")
+  [[ $got == "$2" ]] || {
+    echo "$out" | grep -E "^(SERVICE|bgp/web) "
+    echo "porticoctl stats: DRAINING of $1 is '${got:-no row}', expected $2"
+    return 1
+  }
+}
+check stats_shows_drained draining_is "${TB_ADDR4[be1]}:8080" yes
+check stats_others_not_drained draining_is "${TB_ADDR4[be2]}:8080" no
 drain_events() {
   ctl events --replay --timeout 1 >"$T_TMP/ev_drain.txt" 2>&1
   grep -E "Drained +backend ${TB_ADDR4[be1]}:8080 drained" "$T_TMP/ev_drain.txt" || {
@@ -356,6 +396,7 @@ be1_again() {
   }
 }
 check undrained_backend_used be1_again
+check stats_shows_undrained draining_is "${TB_ADDR4[be1]}:8080" no
 check download_on_drained_intact slow_intact "$DL" 30
 
 # --- WatchEvents: replay of an earlier apply, then a live one ---------------------------------

@@ -648,7 +648,12 @@ ServicesResult Runner::publish(const Plan& plan, const config::ObjectSet& object
   drains_.apply(&services);  // API drains: new flows avoid the drained backends
   L4BuildResult built;
   neighbors_->begin_build();
-  const L7Inputs l7{&objects, static_cast<unsigned>(worker_lcores_.size())};
+  L7Inputs l7{&objects, static_cast<unsigned>(worker_lcores_.size()), {}};
+  if (!drains_.backends.empty()) {
+    l7.drained = [this](const config::IpAddress& a, uint16_t port) {
+      return drains_.drained(a, port);
+    };
+  }
   publisher_->publish(build_snapshot(plan, node, generation_ + 1, &services, &l4_ids_,
                                      neighbors_.get(), &built, &l7));
   ++generation_;

@@ -226,7 +226,8 @@ std::string listener_owners(const nf::route::PortSpec& ps) {
 }
 
 void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig& node,
-              const config::ObjectSet& objects, unsigned workers, L4Ids& ids,
+              const config::ObjectSet& objects, unsigned workers,
+              const std::function<bool(const config::IpAddress&, uint16_t)>& drained, L4Ids& ids,
               NeighborManager* neighbors, BuildState& st, L4BuildResult& out) {
   const gateway::Result& g = plan.gateway;
   if (g.model.ports.empty()) return;
@@ -260,6 +261,11 @@ void build_l7(lcore::Snapshot& snap, const Plan& plan, const config::NodeConfig&
       if (s.meta.namespace_ != b.namespace_ || s.meta.name != b.name) continue;
       for (const auto& p : s.ports) {
         if (p.port == b.port && p.protocol == "TCP") eps = service_endpoints(objects, s, p, fam);
+      }
+    }
+    if (drained) {
+      for (auto& e : eps) {
+        if (drained(e.address, e.port)) e.terminating = true;  // keeps its flows, no new ones
       }
     }
     nf::lb::Service pool;  // proto 0: reached through its rules only
@@ -389,7 +395,8 @@ std::unique_ptr<lcore::Snapshot> build_snapshot(const Plan& plan, const config::
     BuildState st;
     build_l4(snap->lb, node, *services, *ids, neighbors, st, out);
     if (l7 != nullptr && l7->objects != nullptr) {
-      build_l7(*snap, plan, node, *l7->objects, l7->workers, *ids, neighbors, st, out);
+      build_l7(*snap, plan, node, *l7->objects, l7->workers, l7->drained, *ids, neighbors, st,
+               out);
     }
     finish_tables(snap->lb, node, *ids, st, out);
   } else {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,9 @@ struct L4BuildResult {
 struct L7Inputs {
   const config::ObjectSet* objects = nullptr;
   unsigned workers = 1;
+  // Backends drained through the API (address, endpoint port): their endpoints in the Gateway
+  // backend pools are marked terminating, as the L4 service ports' are. Empty = none.
+  std::function<bool(const config::IpAddress&, uint16_t)> drained;
 };
 
 // services / ids / neighbors may be null (no L4 tables; used by L2-only tests).

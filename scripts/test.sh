@@ -58,6 +58,7 @@ run_gtest unit-bgp-announce "$build/tests/unit/bgp/bgp_announce_test"
 run_gtest unit-ctl "$build/tests/unit/ctl/ctl_test"
 run_gtest unit-metrics "$build/tests/unit/metrics/metrics_test"
 run_gtest unit-api "$build/tests/unit/api/api_test"
+run_gtest unit-api-live "$build/tests/unit/api/api_live_test"
 run_gtest pipeline "$build/tests/pipeline/pipeline_test"
 run_gtest pipeline-l4 "$build/tests/pipeline/l4_pipeline_test"
 

@@ -143,11 +143,11 @@ struct L4Context {
   // one will take a SNAT port from (~0u: none), so that it predicts every flow's port.
   static constexpr unsigned kMaxHinted = 32;
   uint8_t new_flows_hinted = 0;
-  uint32_t hinted_backend[kMaxHinted] = {};
-  // SNAT port cursors, by backend id modulo kSnatCursors: each backend's flows take this
-  // worker's ports in turn, so a port comes back to a backend only after all the others did
-  // (and the flow that had it has most likely ended).
-  static constexpr unsigned kSnatCursors = 4096;
+  uint32_t hinted_backend[kMaxHinted] = {};  // by snat_cursor
+  // SNAT port cursors, by lb::Backend::snat_cursor (its address and port): each backend's
+  // flows take this worker's ports in turn, so a port comes back to a backend only after all
+  // the others did (and the flow that had it has most likely ended).
+  static constexpr unsigned kSnatCursors = lb::kSnatCursors;
   uint16_t snat_cursor[kSnatCursors] = {};
   // Per interface (NodeConfig order): the port's MAC (source of forwarded frames) and its MTU.
   rte_ether_addr port_mac[lb::Tables::kMaxInterfaces] = {};

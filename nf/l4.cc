@@ -360,7 +360,7 @@ inline void client_segment(Conn* c, uint8_t proto, uint8_t flags) {
 }
 
 // The SNAT ports of this worker are those p >= 1024 with p % workers == worker, numbered from 0
-// (slots); each backend (by id, modulo kSnatCursors) takes them in turn from its own cursor.
+// (slots); each backend (lb::Backend::snat_cursor) takes them in turn from its own cursor.
 struct SnatSlots {
   uint32_t base;   // slot 0 is port base + worker
   uint32_t count;  // slots of this worker
@@ -377,17 +377,17 @@ uint16_t snat_slot_port(const L4Context& l4, const SnatSlots& s, uint32_t slot) 
 }
 
 // The port `ahead` places after the backend's cursor (flow_prefetch's prediction).
-uint16_t snat_port(const L4Context& l4, uint32_t backend_id, uint32_t ahead) {
+uint16_t snat_port(const L4Context& l4, uint16_t cursor, uint32_t ahead) {
   const SnatSlots s = snat_slots(l4);
-  uint32_t slot = l4.snat_cursor[backend_id % L4Context::kSnatCursors];
+  uint32_t slot = l4.snat_cursor[cursor % L4Context::kSnatCursors];
   if (slot >= s.count) slot = 0;
   return snat_slot_port(l4, s, (slot + ahead) % s.count);
 }
 
 // Takes the port at the backend's cursor.
-uint16_t next_snat_port(L4Context& l4, uint32_t backend_id) {
+uint16_t next_snat_port(L4Context& l4, uint16_t which) {
   const SnatSlots s = snat_slots(l4);
-  uint16_t& cursor = l4.snat_cursor[backend_id % L4Context::kSnatCursors];
+  uint16_t& cursor = l4.snat_cursor[which % L4Context::kSnatCursors];
   const uint32_t slot = cursor >= s.count ? 0 : cursor;
   cursor = static_cast<uint16_t>(slot + 1);
   return snat_slot_port(l4, s, slot);
@@ -398,7 +398,7 @@ template <class F>
 bool assign_snat(Conn* c, const lb::Backend& b, const lb::Addr& snat, L4Context& l4) {
   constexpr unsigned kTries = 16;
   for (unsigned i = 0; i < kTries; ++i) {
-    const uint16_t port = next_snat_port(l4, b.id);
+    const uint16_t port = next_snat_port(l4, b.snat_cursor);
     FlowTuple r;
     set_tuple<F>(r, b.addr.data(), snat.data(), b.port, port, c->proto);
     if (l4.conns->index_reply(c, r, ConnTable::hash(r), l4.now)) return true;
@@ -959,9 +959,9 @@ void flow_prefetch(const uint8_t* frame, FlowHint* hint, L4Context& l4) {
   if (b == nullptr || snat == nullptr) return;
   // Earlier new flows of this burst to the same backend take its next ports first.
   uint32_t ahead = 0;
-  for (unsigned j = 0; j < k; ++j) ahead += l4.hinted_backend[j] == b->id;
-  l4.hinted_backend[k] = b->id;
-  const uint16_t port = detail::snat_port(l4, b->id, ahead);
+  for (unsigned j = 0; j < k; ++j) ahead += l4.hinted_backend[j] == b->snat_cursor;
+  l4.hinted_backend[k] = b->snat_cursor;
+  const uint16_t port = detail::snat_port(l4, b->snat_cursor, ahead);
   FlowTuple r;
   if (hint->v6) {
     detail::set_tuple<detail::V6>(r, b->addr.data(), snat->data(), b->port, port, proto);

@@ -506,8 +506,14 @@ uint16_t choose_backend(Slot& s, Conn* c, L4Context& l4, uint32_t hash, uint32_t
   const uint32_t svc = c->v6 ? pool->service6 : pool->service;
   if (svc >= services.size()) return 500;
   const lb::Backend* b = l4.tables->pick(services[svc], hash);
-  if (b == nullptr) return 503;
-  if (!open_backend_tuple(c, *b, hash, l4)) return 503;
+  if (b == nullptr) {
+    ++l4.l7->counters.no_backend;
+    return 503;
+  }
+  if (!open_backend_tuple(c, *b, hash, l4)) {
+    ++l4.l7->counters.no_snat_port;
+    return 503;
+  }
   c->stats_backend = b->stats_slot;
   if (l4.traffic != nullptr) l4.traffic->open_backend(b->stats_slot, b->id);
   return 0;
@@ -1038,6 +1044,7 @@ Outcome l7_backend(const TcpPacket& p, Conn* c, L4Context& l4) {
     if ((flags & tcp::kRst) != 0) {
       // Refused: the client gets a 503 (through the sink; the reset is consumed).
       if ((flags & tcp::kAckFlag) != 0 && seg_ack(p.tcp) == s->isn_pb + 1) {
+        ++w.counters.backend_refused;
         respond(nullptr, *s, c, l4, 503);
       }
       return consume();

@@ -165,6 +165,9 @@ class CookieSecrets {
   X(heads_too_large, "heads_too_large")     /* answered 431 */                                \
   X(not_found, "not_found")                 /* answered 404: no listener or rule */           \
   X(responses, "responses")                 /* other answers of Portico's (500, 503, 3xx) */  \
+  X(no_backend, "no_backend")               /* 503: no endpoint of the pool takes new flows */\
+  X(no_snat_port, "no_snat_port")           /* 503: no free SNAT port for the backend */      \
+  X(backend_refused, "backend_refused")     /* 503: the backend reset our SYN */              \
   X(backend_syns, "backend_syns")           /* backend connections opened */                  \
   X(spliced, "spliced")                     /* backends that acknowledged the replayed head */ \
   X(retransmits, "retransmits")             /* SYNs, replays, responses sent again */         \

@@ -49,6 +49,17 @@ uint32_t table_size_for(size_t n) {
 
 }  // namespace
 
+uint16_t snat_cursor_of(const Addr& addr, uint16_t port, uint8_t v6) {
+  // FNV-1a over the address bytes of the family and the port.
+  uint32_t h = 2166136261u;
+  const auto mix = [&h](uint8_t b) { h = (h ^ b) * 16777619u; };
+  for (size_t i = 0; i < (v6 ? 16u : 4u); ++i) mix(addr[i]);
+  mix(static_cast<uint8_t>(port >> 8));
+  mix(static_cast<uint8_t>(port));
+  mix(v6);
+  return static_cast<uint16_t>(h % kSnatCursors);
+}
+
 uint32_t Tables::add_service(const Service& s, const std::vector<Backend>& backends,
                              const std::vector<uint16_t>& maglev, const std::string& maglev_key) {
   Service svc = s;
@@ -56,6 +67,10 @@ uint32_t Tables::add_service(const Service& s, const std::vector<Backend>& backe
   svc.first_backend = static_cast<uint32_t>(backends_.size());
   svc.n_backends = static_cast<uint32_t>(backends.size());
   backends_.insert(backends_.end(), backends.begin(), backends.end());
+  for (size_t i = svc.first_backend; i < backends_.size(); ++i) {
+    Backend& b = backends_[i];
+    b.snat_cursor = snat_cursor_of(b.addr, b.port, b.v6);
+  }
   svc.maglev_size = static_cast<uint32_t>(maglev.size());
   svc.maglev_offset = 0;
   if (!maglev.empty()) {

@@ -25,6 +25,14 @@ enum class Mode : uint8_t {
 
 using Addr = std::array<uint8_t, 16>;
 
+// SNAT port cursors per worker (nf::L4Context::snat_cursor). A backend's cursor is chosen by
+// its address and port, not by its id: the same endpoint reached through two services (a
+// Service and a Gateway pool), or given a new id when a Snapshot rebuilds its service, must
+// keep taking ports from one cursor, or a fresh cursor starts on ports whose reply tuples
+// the endpoint's recent flows still hold.
+constexpr unsigned kSnatCursors = 4096;
+uint16_t snat_cursor_of(const Addr& addr, uint16_t port, uint8_t v6);
+
 struct Backend {
   Addr addr{};
   uint16_t port = 0;  // network order
@@ -36,6 +44,7 @@ struct Backend {
   uint8_t pad = 0;
   uint16_t stats_slot = 0;  // its traffic counters (nf/traffic.h; 0: the overflow slot), owned
                             // by `id`
+  uint16_t snat_cursor = 0;  // set by Tables::add_service: snat_cursor_of(addr, port, v6)
 };
 
 struct Service {

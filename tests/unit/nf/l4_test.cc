@@ -1810,6 +1810,33 @@ TEST(L4Flows, SnatPortRange) {
   }
 }
 
+// A backend keeps its SNAT cursor when a Snapshot gives it a new id (a drain or an edit rebuilds
+// its service), and shares it with every service that reaches the same address and port: a fresh
+// cursor would start on ports whose reply tuples the endpoint's recent flows still hold, and
+// after 16 taken ports the new flow would fail (a Gateway answered 503 right after a drain).
+TEST(L4Flows, SnatCursorFollowsTheEndpointNotTheId) {
+  Env e(256);
+  std::set<uint16_t> ports;
+  uint16_t client_port = 30000;
+  for (int i = 0; i < 20; ++i) {
+    const Result r = run(e, from_client().tcp_segment(seg(client_port++, 80, kSyn, 1)));
+    ASSERT_EQ(r.verdict.action, Action::kForward) << i;
+    ports.insert(pkt::parse_tcp(r.out)->sport);
+  }
+  ASSERT_EQ(ports.size(), 20u);
+  // The same endpoint under a new id: its next flows take the ports after those.
+  std::vector<ServiceDef> rebuilt = default_services();
+  rebuilt[0].backends[0].id = 1001;
+  e.install(rebuilt);
+  for (int i = 0; i < 5; ++i) {
+    const Result r = run(e, from_client().tcp_segment(seg(client_port++, 80, kSyn, 1)));
+    ASSERT_EQ(r.verdict.action, Action::kForward) << "new id, flow " << i;
+    EXPECT_TRUE(ports.insert(pkt::parse_tcp(r.out)->sport).second) << "a port still in use";
+  }
+  EXPECT_EQ(e.tables->backends()[0].snat_cursor,
+            lb::snat_cursor_of(e.tables->backends()[0].addr, e.tables->backends()[0].port, 0));
+}
+
 // ---- burst hints (flow_hint, flow_prefetch) ---------------------------------------------------
 
 TEST(L4Hints, HintHashesTheTupleTheLookupUses) {

@@ -455,6 +455,8 @@ grpc::Status LiveControl::bgp_peers(const pb::BgpPeersRequest&, pb::BgpPeersResp
     p->set_notifications_sent(st.notifications_sent);
     p->set_notifications_received(st.notifications_received);
     p->set_last_error(st.last_error);
+    p->set_last_error_unix(st.last_error_unix);
+    p->set_state_since_unix(st.state_since_unix);
     if (s_.drains->node) continue;  // drained: nothing is announced
     auto routes = s_.bgp_plan->routes.find(st.name);
     if (routes == s_.bgp_plan->routes.end()) continue;

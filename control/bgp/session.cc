@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 
@@ -121,6 +122,12 @@ Session::Session(const PeerConfig& cfg, uint64_t seed)
       label_("peer=" + cfg.name + " address=" + cfg.peer_address.str()) {
   counters_.name = cfg.name;
   counters_.peer_address = cfg.peer_address;
+  counters_.state_since_unix = static_cast<uint64_t>(std::time(nullptr));
+}
+
+void Session::note_error(const std::string& why) {
+  counters_.last_error = why;
+  counters_.last_error_unix = static_cast<uint64_t>(std::time(nullptr));
 }
 
 Session::~Session() = default;
@@ -151,7 +158,7 @@ Session::Conn Session::adopt_fd(int fd, bool outgoing) {
 
 void Session::open_connection(uint64_t now_ms) {
   const auto fail = [&](const std::string& why) {
-    counters_.last_error = why;
+    note_error(why);
     spdlog::warn("event=bgp_connect_failed {} error=\"{}\"", label_, why);
     primary_.reset();
     apply(fsm_.handle(FsmEvent::kTcpConnectionFails, now_ms), now_ms);
@@ -237,7 +244,7 @@ void Session::flush(Connection& c) {
 void Session::send_notification(Connection& c, const Notification& n) {
   queue(c, encode_notification(n));
   ++counters_.notifications_sent;
-  counters_.last_error = "sent " + notification_name(n.code, n.subcode);
+  note_error("sent " + notification_name(n.code, n.subcode));
   spdlog::warn("event=bgp_notification_sent {} code={} subcode={} name=\"{}\"", label_, n.code,
                n.subcode, notification_name(n.code, n.subcode));
 }
@@ -329,7 +336,7 @@ void Session::apply(std::vector<FsmAction> actions, uint64_t now_ms) {
 void Session::connection_failed(Connection& c, const std::string& why, uint64_t now_ms) {
   if (c.failed.empty()) c.failed = why;
   if (&c == primary_.get()) {
-    counters_.last_error = why;
+    note_error(why);
     spdlog::info("event=bgp_connection_lost {} state={} reason=\"{}\"", label_,
                  state_name(fsm_.state()), why);
     apply(fsm_.handle(FsmEvent::kTcpConnectionFails, now_ms), now_ms);
@@ -420,7 +427,7 @@ void Session::on_primary_message(Message&& msg, uint64_t now_ms) {
     apply(fsm_.handle(FsmEvent::kUpdateMsg, now_ms), now_ms);
   } else if (auto* n = std::get_if<Notification>(&msg)) {
     ++counters_.notifications_received;
-    counters_.last_error = "received " + notification_name(n->code, n->subcode);
+    note_error("received " + notification_name(n->code, n->subcode));
     spdlog::warn("event=bgp_notification_received {} code={} subcode={} name=\"{}\" data_len={}",
                  label_, n->code, n->subcode, notification_name(n->code, n->subcode),
                  n->data.size());
@@ -652,7 +659,7 @@ void Session::on_io(uint64_t connection_id, short revents, uint64_t now_ms) {
       socklen_t len = sizeof error;
       if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
       if (error != 0) {
-        counters_.last_error = "connect: " + errno_text(error);
+        note_error("connect: " + errno_text(error));
         spdlog::info("event=bgp_connect_failed {} error=\"{}\"", label_, errno_text(error));
         connection_failed(*c, "connect: " + errno_text(error), now_ms);
       } else {
@@ -712,6 +719,7 @@ void Session::settle(uint64_t now_ms) {
     spdlog::debug("event=bgp_state {} from={} to={}", label_, state_name(logged_state_),
                   state_name(fsm_.state()));
     logged_state_ = fsm_.state();
+    counters_.state_since_unix = static_cast<uint64_t>(std::time(nullptr));
   }
 }
 

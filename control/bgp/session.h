@@ -109,6 +109,7 @@ class Session {
   void on_candidate_message(Message&& msg, uint64_t now_ms);
   void on_update(const Update& u);
   void connection_failed(Connection& c, const std::string& why, uint64_t now_ms);
+  void note_error(const std::string& why);  // last_error and its time
   void closing_io(Connection& c, short revents);
   void message_error(Connection& c, const Error& e, uint64_t now_ms);
   Connection* find(uint64_t connection_id);

@@ -70,7 +70,9 @@ struct PeerStatus {
   uint64_t prefixes_received = 0;   // counted and discarded
   uint64_t prefixes_advertised = 0; // in the Adj-RIB-Out now
   uint64_t notifications_sent = 0, notifications_received = 0;
-  std::string last_error;  // last NOTIFICATION or socket error, in words
+  std::string last_error;  // last NOTIFICATION or socket error, in words (kept after recovery)
+  uint64_t last_error_unix = 0;   // when last_error was set (Unix seconds; 0: never)
+  uint64_t state_since_unix = 0;  // when the session entered its current state
 };
 
 class Speaker {

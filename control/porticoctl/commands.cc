@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -607,7 +608,7 @@ int cmd_bgp(Session& s) {
   } else if (routes) {
     s.io.out << format_bgp_routes(resp);
   } else {
-    s.io.out << format_bgp_peers(resp);
+    s.io.out << format_bgp_peers(resp, static_cast<uint64_t>(std::time(nullptr)));
     if (output == "wide") s.io.out << "\n" << format_bgp_routes(resp);
   }
   return kExitOk;

@@ -58,8 +58,12 @@ std::string format_stats(const portico::v1::Stats& s);
 std::string format_top(const portico::v1::Stats& before, const portico::v1::Stats& after,
                        double wall_seconds);
 std::string format_flows(const portico::v1::FlowsResponse& r);
-// `bgp`: one row per peer. `bgp routes` / `-o wide`: each peer's Adj-RIB-Out.
-std::string format_bgp_peers(const portico::v1::BgpPeersResponse& r);
+// `bgp`: one row per peer, with how long it has been in its state and its last error with how
+// long ago it happened (`now_unix`: the current time, Unix seconds). `bgp routes` / `-o wide`:
+// each peer's Adj-RIB-Out.
+std::string format_bgp_peers(const portico::v1::BgpPeersResponse& r, uint64_t now_unix);
+// kubectl's age format: "45s", "12m", "3h20m", "5d" (0 or a future time: "0s").
+std::string age_text(uint64_t since_unix, uint64_t now_unix);
 std::string format_bgp_routes(const portico::v1::BgpPeersResponse& r);
 // `events`: "2026-01-02T03:04:05.678Z  Normal   IPAllocated  Service/demo/web: message".
 std::string format_event(const portico::v1::Event& e);

@@ -235,14 +235,33 @@ std::string format_flows(const pb::FlowsResponse& r) {
   return out;
 }
 
-std::string format_bgp_peers(const pb::BgpPeersResponse& r) {
+std::string age_text(uint64_t since_unix, uint64_t now_unix) {
+  const uint64_t s = now_unix > since_unix ? now_unix - since_unix : 0;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m";
+  if (s < 8 * 3600) {
+    const uint64_t m = s / 60 % 60;
+    return std::to_string(s / 3600) + "h" + (m != 0 ? std::to_string(m) + "m" : "");
+  }
+  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::string format_bgp_peers(const pb::BgpPeersResponse& r, uint64_t now_unix) {
   if (r.peers().empty()) return "No BGP peers.\n";
-  Table t({"NAME", "ADDRESS", "AS", "STATE", "ESTABLISHED", "PREFIXES-SENT", "PREFIXES-RECEIVED",
-           "LAST-ERROR"});
-  for (const auto& p : r.peers())
-    t.add({p.name(), p.address(), u64(p.peer_asn()), p.state(), u64(p.established_transitions()),
-           u64(static_cast<uint64_t>(p.routes_size())), u64(p.prefixes_received()),
-           p.last_error().empty() ? "-" : p.last_error()});
+  Table t({"NAME", "ADDRESS", "AS", "STATE", "SINCE", "ESTABLISHED", "PREFIXES-SENT",
+           "PREFIXES-RECEIVED", "LAST-ERROR"});
+  for (const auto& p : r.peers()) {
+    // The last error stays after the session recovers; its age tells an old flap from a
+    // session that is failing now.
+    std::string error = p.last_error().empty() ? "-" : p.last_error();
+    if (!p.last_error().empty() && p.last_error_unix() != 0)
+      error += " (" + age_text(p.last_error_unix(), now_unix) + " ago)";
+    t.add({p.name(), p.address(), u64(p.peer_asn()), p.state(),
+           p.state_since_unix() == 0 ? "-" : age_text(p.state_since_unix(), now_unix),
+           u64(p.established_transitions()), u64(static_cast<uint64_t>(p.routes_size())),
+           u64(p.prefixes_received()), error});
+  }
   return t.render();
 }
 

@@ -3,6 +3,7 @@
 // peer's steps. Ports are ephemeral (no root needed); every wait is bounded.
 #include "control/bgp/speaker.h"
 
+#include <ctime>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -523,6 +524,12 @@ TEST_F(BgpSpeaker, NotificationFromThePeer) {
   EXPECT_EQ(s->notifications_sent, 0u);
   EXPECT_NE(s->last_error.find("received"), std::string::npos) << s->last_error;
   EXPECT_NE(s->state, SessionState::kEstablished);
+  // When it happened and when the session left Established: now, give or take a second.
+  const auto now = static_cast<uint64_t>(std::time(nullptr));
+  EXPECT_GE(s->last_error_unix + 2, now);
+  EXPECT_LE(s->last_error_unix, now);
+  EXPECT_GE(s->state_since_unix + 2, now);
+  EXPECT_LE(s->last_error_unix, s->state_since_unix) << "the error came before the new state";
 }
 
 TEST_F(BgpSpeaker, ReceivedRoutesAreCountedAndDropped) {

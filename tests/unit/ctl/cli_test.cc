@@ -2,6 +2,7 @@
 // on a Unix socket; stdout and stderr captured and compared with the golden files the formatter
 // tests use, the requests the server received checked, and the exit codes: 0 ok, 1 refused,
 // 2 usage, 3 unreachable.
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -273,7 +274,7 @@ TEST_F(CtlEndToEnd, FlowsPassesTheFilters) {
 }
 
 TEST_F(CtlEndToEnd, Bgp) {
-  server_.peers = canned_peers();
+  server_.peers = canned_peers(static_cast<uint64_t>(std::time(nullptr)));
   EXPECT_EQ(run_ctl({"bgp"}).out, golden("bgp"));
   EXPECT_EQ(run_ctl({"bgp", "routes"}).out, golden("bgp_routes"));
   EXPECT_EQ(run_ctl({"bgp", "-o", "wide"}).out, golden("bgp") + "\n" + golden("bgp_routes"));

@@ -219,7 +219,7 @@ pb::FlowsResponse canned_flows() {
   return r;
 }
 
-pb::BgpPeersResponse canned_peers() {
+pb::BgpPeersResponse canned_peers(uint64_t now) {
   pb::BgpPeersResponse r;
   pb::BgpPeer* p = r.add_peers();
   p->set_name("metallb-system/router");
@@ -227,6 +227,9 @@ pb::BgpPeersResponse canned_peers() {
   p->set_my_asn(64512);
   p->set_peer_asn(64513);
   p->set_state("Established");
+  p->set_state_since_unix(now - 3 * 3600 - 20 * 60);
+  p->set_last_error("received Cease/Administrative Reset");
+  p->set_last_error_unix(now - 3 * 3600 - 21 * 60);
   p->set_hold_time(90);
   p->set_established_transitions(2);
   p->set_prefixes_received(1);
@@ -244,7 +247,9 @@ pb::BgpPeersResponse canned_peers() {
   p->set_my_asn(64512);
   p->set_peer_asn(64513);
   p->set_state("Active");
+  p->set_state_since_unix(now - 10 * 60 - 5);
   p->set_last_error("connect: connection refused");
+  p->set_last_error_unix(now - 5 * 60 - 5);
   return r;
 }
 

@@ -18,7 +18,12 @@ std::vector<portico::v1::Object> canned_of_kind(const std::string& kind);
 portico::v1::Stats canned_stats_before();
 portico::v1::Stats canned_stats_after();
 portico::v1::FlowsResponse canned_flows();
-portico::v1::BgpPeersResponse canned_peers();
+// The time the formatter tests print ages against (Unix seconds).
+constexpr uint64_t kCannedNow = 1767323100;
+// Peers whose state and error times are `now` less some minutes or hours (the fake server
+// passes the real time, since porticoctl prints ages against its clock; the ages are whole
+// minutes so that the golden output holds within a minute).
+portico::v1::BgpPeersResponse canned_peers(uint64_t now = kCannedNow);
 std::vector<portico::v1::Event> canned_events();
 
 // Golden files: tests/unit/ctl/golden/NAME.txt. With PORTICO_UPDATE_GOLDEN=1 the file is

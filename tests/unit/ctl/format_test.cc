@@ -120,10 +120,25 @@ TEST(CtlStats, TopFallsBackToWallClock) {
   EXPECT_NE(format_top(a, a, 0.0).find("No interval"), std::string::npos);
 }
 
+TEST(CtlFormat, AgeText) {
+  const struct {
+    uint64_t seconds;
+    const char* want;
+  } cases[] = {{0, "0s"},        {59, "59s"},     {119, "119s"},   {120, "2m"},
+               {3599, "59m"},    {3600, "1h"},    {3660, "1h1m"},  {8 * 3600 - 1, "7h59m"},
+               {8 * 3600, "8h"}, {47 * 3600, "47h"}, {2 * 86400, "2d"}, {400 * 86400, "400d"}};
+  for (const auto& c : cases) EXPECT_EQ(age_text(1000000000, 1000000000 + c.seconds), c.want);
+  EXPECT_EQ(age_text(1000000100, 1000000000), "0s") << "a time ahead of the clock";
+  // A peer that never failed has no age after its "-".
+  pb::BgpPeersResponse r;
+  r.add_peers()->set_name("p");
+  EXPECT_EQ(format_bgp_peers(r, kCannedNow).find("ago"), std::string::npos);
+}
+
 TEST(CtlGolden, FlowsBgpEventsDrain) {
   expect_golden("flows", format_flows(canned_flows()));
   EXPECT_EQ(format_flows(pb::FlowsResponse()), "No flows.\n");
-  expect_golden("bgp", format_bgp_peers(canned_peers()));
+  expect_golden("bgp", format_bgp_peers(canned_peers(), kCannedNow));
   expect_golden("bgp_routes", format_bgp_routes(canned_peers()));
   std::string events;
   for (const auto& e : canned_events()) events += format_event(e);

@@ -982,6 +982,19 @@ void Runner::stop_api() {
 }
 
 int Runner::run() {
+  // Drains made through the API before a restart still hold: a drained backend takes no new
+  // flows from the first Snapshot on, and a drained node announces nothing.
+  std::vector<std::string> drain_warnings;
+  drains_ = api::load_drains(store_->state_dir(), &drain_warnings);
+  for (const auto& w : drain_warnings) spdlog::warn("event=config_warning warning=\"{}\"", w);
+  if (drains_.node || !drains_.backends.empty()) {
+    std::vector<std::string> backends;
+    for (const auto& b : drains_.backends)
+      backends.push_back(b.str());
+    spdlog::warn("event=drains_kept node={} backends=\"{}\" file={} message=\"drained through the "
+                 "API before the restart; porticoctl drain --undo ends them\"",
+                 drains_.node, join(backends, " "), api::drains_path(store_->state_dir()));
+  }
   plan_ = make_plan(objects_, &node_, {});
   log_plan(objects_, plan_);
 

@@ -5,8 +5,14 @@
 #include <rte_cycles.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "control/bgp/rib_out.h"
@@ -125,6 +131,86 @@ std::vector<std::string> DrainSet::apply(ServicesResult* services) const {
   return affected;
 }
 
+std::string DrainSet::Backend::str() const {
+  return port == 0 ? address.str() : addr_port(address, port);
+}
+
+std::string drains_json(const DrainSet& d) {
+  nlohmann::json j;
+  j["node"] = d.node;
+  j["backends"] = nlohmann::json::array();
+  for (const auto& b : d.backends)
+    j["backends"].push_back(b.str());
+  return j.dump(2) + "\n";
+}
+
+bool parse_drains(const std::string& text, DrainSet* out, std::string* error) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = "not a JSON object";
+    return false;
+  }
+  DrainSet d;
+  if (j.contains("node")) {
+    if (!j["node"].is_boolean()) {
+      *error = "node: not true or false";
+      return false;
+    }
+    d.node = j["node"].get<bool>();
+  }
+  if (j.contains("backends")) {
+    if (!j["backends"].is_array()) {
+      *error = "backends: not a list";
+      return false;
+    }
+    for (const auto& b : j["backends"]) {
+      DrainSet::Backend one;
+      if (!b.is_string() || !parse_endpoint(b.get<std::string>(), &one.address, &one.port)) {
+        *error = "backends: " + b.dump() + " is not ADDRESS, ADDRESS:PORT or [IPv6]:PORT";
+        return false;
+      }
+      d.backends.insert(one);
+    }
+  }
+  *out = std::move(d);
+  return true;
+}
+
+std::string drains_path(const std::string& state_dir) { return state_dir + "/drains.json"; }
+
+Result save_drains(const std::string& state_dir, const DrainSet& d) {
+  if (state_dir.empty()) return {};
+  const std::string path = drains_path(state_dir);
+  if (!d.node && d.backends.empty()) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return {Code::kInternal, "cannot remove " + path + ": " + std::strerror(errno)};
+    return {};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) return {Code::kInternal, "cannot create " + state_dir + ": " + ec.message()};
+  ::chmod(state_dir.c_str(), 0700);
+  std::string error;
+  if (!write_file_atomically(path, drains_json(d), &error)) return {Code::kInternal, error};
+  return {};
+}
+
+DrainSet load_drains(const std::string& state_dir, std::vector<std::string>* warnings) {
+  DrainSet d;
+  if (state_dir.empty()) return d;
+  const std::string path = drains_path(state_dir);
+  std::ifstream in(path);
+  if (!in) return d;  // nothing drained
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string error;
+  if (!parse_drains(text.str(), &d, &error)) {
+    warnings->push_back(path + ": " + error + "; no drain kept");
+    return DrainSet{};
+  }
+  return d;
+}
+
 // ---- counters ----
 
 std::vector<std::pair<std::string, uint64_t>> counter_values(const lcore::CounterTotals& t) {
@@ -203,6 +289,24 @@ void LiveControl::fill_object(const Entry& e, const ordered_json& statuses, pb::
   out->set_json(doc.dump());
 }
 
+// All or nothing: the state files and the store change, then the objects are published; if
+// publishing fails (a table that cannot be allocated, say), the files and the store go back to
+// what they were and the running Snapshot stays.
+grpc::Status LiveControl::commit_and_publish(Change& change) {
+  Store::Undo undo;
+  if (const Result c = s_.store->commit(change, &undo); !c.ok()) return to_status(c);
+  try {
+    s_.adopt(s_.store->objects());
+  } catch (const std::exception& e) {
+    const Result r = s_.store->revert(undo);
+    spdlog::error("event=api_publish_failed error=\"{}\" reverted={}", e.what(), r.ok());
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        std::string("publishing failed, nothing changed: ") + e.what() +
+                            (r.ok() ? "" : "; restoring the state directory failed: " + r.message));
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status LiveControl::apply(const pb::ApplyRequest& req, pb::ApplyResponse* resp) {
   Change change;
   const Result r = s_.store->prepare_apply(req.documents(), &change);
@@ -224,12 +328,9 @@ grpc::Status LiveControl::apply(const pb::ApplyRequest& req, pb::ApplyResponse* 
     resp->set_generation(*s_.generation);
     return grpc::Status::OK;
   }
-  if (const Result c = s_.store->commit(change); !c.ok()) return to_status(c);
-  try {
-    s_.adopt(s_.store->objects());
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        std::string("stored, but publishing failed: ") + e.what());
+  if (const grpc::Status st = commit_and_publish(change); !st.ok()) {
+    s_.events->add("Warning", "ConfigRejected", "", first_line(st.error_message()));
+    return st;
   }
   for (const auto& k : change.created) {
     s_.events->add("Normal", "ConfigApplied", k.str(), "created through the API");
@@ -257,12 +358,9 @@ grpc::Status LiveControl::remove(const pb::DeleteRequest& req, pb::DeleteRespons
     }
     return to_status(r);
   }
-  if (const Result c = s_.store->commit(change); !c.ok()) return to_status(c);
-  try {
-    s_.adopt(s_.store->objects());
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        std::string("deleted, but publishing failed: ") + e.what());
+  if (const grpc::Status st = commit_and_publish(change); !st.ok()) {
+    s_.events->add("Warning", "ConfigRejected", key.str(), first_line(st.error_message()));
+    return st;
   }
   s_.events->add("Normal", "ConfigApplied", key.str(), "deleted through the API");
   spdlog::info("event=api_deleted object={} generation={}", key.str(), *s_.generation);
@@ -489,6 +587,10 @@ grpc::Status LiveControl::drain(const pb::DrainRequest& req, pb::DrainResponse* 
     if (!req.node()) return invalid("node: true drains the node; use undo to end a drain");
     const bool was = s_.drains->node;
     s_.drains->node = !req.undo();
+    if (const Result r = save_drains(s_.store->state_dir(), *s_.drains); !r.ok()) {
+      s_.drains->node = was;
+      return to_status(r);
+    }
     if (was != s_.drains->node) s_.refresh_bgp();
     for (const auto& p : s_.bgp_plan->peers) resp->add_affected("BGPPeer " + p.name);
     s_.events->add("Normal", "Drained", "",
@@ -517,11 +619,19 @@ grpc::Status LiveControl::drain(const pb::DrainRequest& req, pb::DrainResponse* 
   ServicesResult services = compile_services(s_.store->objects(), *s_.plan);
   DrainSet just{{b}, false};
   for (const auto& a : just.apply(&services)) resp->add_affected(a);
+  // Kept first, then published; either failing leaves the drains as they were.
+  if (const Result r = save_drains(s_.store->state_dir(), *s_.drains); !r.ok()) {
+    *s_.drains = before;
+    return to_status(r);
+  }
   try {
     s_.adopt(s_.store->objects());
   } catch (const std::exception& e) {
     *s_.drains = before;
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("publishing failed: ") + e.what());
+    const Result r = save_drains(s_.store->state_dir(), before);
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        std::string("publishing failed, nothing changed: ") + e.what() +
+                            (r.ok() ? "" : "; restoring drains.json failed: " + r.message));
   }
   s_.events->add("Normal", "Drained", "",
                  "backend " + req.backend() +

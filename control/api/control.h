@@ -32,6 +32,7 @@ struct DrainSet {
     config::IpAddress address;
     uint16_t port = 0;  // 0 = every port
     auto operator<=>(const Backend&) const = default;
+    std::string str() const;  // "ADDRESS", "ADDRESS:PORT" or "[IPv6]:PORT"
   };
   std::set<Backend> backends;
   bool node = false;  // BGP routes withdrawn, L2 answers kept
@@ -40,6 +41,18 @@ struct DrainSet {
   // Marks drained endpoints terminating; returns "Service ns/name: addr:port" per endpoint.
   std::vector<std::string> apply(ServicesResult* services) const;
 };
+
+// Drains survive a restart: they are kept in STATE_DIR/drains.json (not *.yaml, so the object
+// loader never reads it), written atomically at each change:
+//   {"node": false, "backends": ["198.51.100.5:8080", "198.51.100.6", "[2001:db8::5]:80"]}
+std::string drains_json(const DrainSet& d);
+// False with `error` on text that is not that shape (nothing of it is taken then).
+bool parse_drains(const std::string& text, DrainSet* out, std::string* error);
+std::string drains_path(const std::string& state_dir);
+// Writes drains.json (removes it when nothing is drained). "" state_dir: nothing kept.
+Result save_drains(const std::string& state_dir, const DrainSet& d);
+// At start: the drains kept, or none (with a warning) if the file is unreadable.
+DrainSet load_drains(const std::string& state_dir, std::vector<std::string>* warnings);
 
 struct LiveState {
   Store* store = nullptr;
@@ -121,6 +134,7 @@ class LiveControl final : public Control {
 
  private:
   void fill_object(const Entry& e, const nlohmann::ordered_json& statuses, pb::Object* out) const;
+  grpc::Status commit_and_publish(Change& change);
   nlohmann::ordered_json statuses() const;
 
   LiveState s_;

@@ -535,7 +535,20 @@ Result Store::prepare_delete(const ObjectKey& key, Change* out) const {
   return {};
 }
 
-Result Store::commit(Change& change) {
+Result Store::restore_file(const ObjectKey& key, const std::optional<std::string>& yaml) const {
+  std::string error;
+  if (yaml) {
+    if (!write_file_atomically(state_path(key), *yaml, &error)) return {Code::kInternal, error};
+    return {};
+  }
+  if (::unlink(state_path(key).c_str()) != 0 && errno != ENOENT) {
+    return {Code::kInternal, "cannot remove " + state_path(key) + ": " + std::strerror(errno)};
+  }
+  fsync_dir(state_dir_);
+  return {};
+}
+
+Result Store::commit(Change& change, Undo* undo) {
   if (!change.writes.empty() || !change.removes.empty()) {
     std::error_code ec;
     fs::create_directories(state_dir_, ec);
@@ -544,16 +557,39 @@ Result Store::commit(Change& change) {
               "cannot create the state directory " + state_dir_ + ": " + ec.message()};
     ::chmod(state_dir_.c_str(), 0700);
   }
+  // What the files were, so that a failure half way (or the caller's, publishing) can put
+  // them back.
+  Undo before;
+  before.objects_before = objects_;
+  if (!change.reloaded_files) {
+    for (const auto& [key, yaml] : change.writes) before.api_before[key] = std::nullopt;
+    for (const ObjectKey& key : change.removes) before.api_before[key] = std::nullopt;
+    for (auto& [key, old] : before.api_before) {
+      if (auto it = api_.find(key); it != api_.end()) old = it->second.yaml;
+    }
+  }
+  std::vector<ObjectKey> touched;
+  const auto put_back = [&](Result failure) {
+    for (const ObjectKey& key : touched) {
+      if (const Result r = restore_file(key, before.api_before[key]); !r.ok())
+        failure.message += "; and restoring " + key.str() + " failed: " + r.message;
+    }
+    return failure;
+  };
   // A load's writes are the API objects as read: the disk has them already.
   for (const auto& [key, yaml] : change.writes) {
     if (change.reloaded_files) break;
     std::string error;
-    if (!write_file_atomically(state_path(key), yaml, &error)) return {Code::kInternal, error};
+    if (!write_file_atomically(state_path(key), yaml, &error))
+      return put_back({Code::kInternal, error});
+    touched.push_back(key);
   }
   for (const ObjectKey& key : change.removes) {
     if (::unlink(state_path(key).c_str()) != 0 && errno != ENOENT) {
-      return {Code::kInternal, "cannot remove " + state_path(key) + ": " + std::strerror(errno)};
+      return put_back(
+          {Code::kInternal, "cannot remove " + state_path(key) + ": " + std::strerror(errno)});
     }
+    touched.push_back(key);
   }
   if (!change.removes.empty()) fsync_dir(state_dir_);
 
@@ -577,7 +613,24 @@ Result Store::commit(Change& change) {
   for (const ObjectKey& key : change.removes) api_.erase(key);
   objects_ = change.loaded.objects;
   loaded_once_ = true;
+  if (undo != nullptr) *undo = std::move(before);
   return {};
+}
+
+Result Store::revert(const Undo& undo) {
+  Result result;
+  for (const auto& [key, yaml] : undo.api_before) {
+    if (const Result r = restore_file(key, yaml); !r.ok() && result.ok()) result = r;
+    if (!yaml) {
+      api_.erase(key);
+      continue;
+    }
+    std::string api_version;
+    for (Doc& d : parse_docs(*yaml)) api_version = d.api_version;
+    api_[key] = Entry{key, api_version, "api", false, *yaml};
+  }
+  objects_ = undo.objects_before;
+  return result;
 }
 
 }  // namespace control::api

@@ -20,6 +20,7 @@
 
 #include <compare>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,9 +82,19 @@ class Store {
   // Apply: YAML or JSON documents (a v1 List's items, a JSON array's elements).
   Result prepare_apply(const std::string& documents, Change* out) const;
   Result prepare_delete(const ObjectKey& key, Change* out) const;
-  // Makes a prepared change: state files first (nothing changes if they cannot be written),
-  // then the store's view. The caller publishes change.loaded.objects.
-  Result commit(Change& change);
+  // What commit() replaced, for revert(): the API objects it wrote or removed as they were
+  // (nullopt: there was none) and the objects before.
+  struct Undo {
+    std::map<ObjectKey, std::optional<std::string>> api_before;
+    config::ObjectSet objects_before;
+  };
+  // Makes a prepared change: state files first (if one cannot be written, those written are
+  // put back and nothing changes), then the store's view. The caller publishes
+  // change.loaded.objects, and if that fails calls revert(*undo) (API changes only; a load
+  // has no undo).
+  Result commit(Change& change, Undo* undo = nullptr);
+  // Puts the state files and the store's view back as they were before the commit.
+  Result revert(const Undo& undo);
 
   const config::ObjectSet& objects() const { return objects_; }
   const Entry* find(const ObjectKey& key) const;
@@ -95,6 +106,8 @@ class Store {
   Result read_state_dir(std::map<ObjectKey, Entry>* out, std::vector<std::string>* warnings) const;
   Result validate(const std::vector<config::SourceText>& texts, Change* out) const;
   std::string state_path(const ObjectKey& key) const;
+  // The state file of `key` as `yaml` says (nullopt: no file).
+  Result restore_file(const ObjectKey& key, const std::optional<std::string>& yaml) const;
 
   std::vector<std::string> paths_;
   std::string state_dir_;

@@ -7,7 +7,8 @@
 # keeps new connections off it while its download goes on intact, and --undo brings it back;
 # WatchEvents replays an earlier apply's events and streams a new one; GetStats has per-lcore
 # rows and totals that grow; ListBgpPeers matches what BIRD received; a node drain withdraws
-# the routes from BIRD while ARP is still answered, and --undo announces them again.
+# the routes from BIRD while ARP is still answered; both drains hold across a restart
+# (drains.json), and --undo announces the routes again.
 # test_api.sh covers Apply/Delete/restart/TLS with its own small client.
 # Checks run through `check`, so shellcheck sees their functions as unreachable (SC2317).
 # shellcheck source=tests/system/lib.sh disable=SC2317,SC2016
@@ -569,7 +570,7 @@ drained_node_api() {
   local out
   out=$(ctl bgp) || return 1
   echo "$out"
-  awk -v n="$PEER4" '$1 == n && $4 == "Established" && $6 == 0 {f = 1} END {exit !f}' <<<"$out" || {
+  awk -v n="$PEER4" '$1 == n && $4 == "Established" && $7 == 0 {f = 1} END {exit !f}' <<<"$out" || {
     echo "$PEER4 should stay Established with 0 prefixes sent while the node is drained"
     return 1
   }
@@ -577,7 +578,21 @@ drained_node_api() {
 check node_drain_session_kept drained_node_api
 check node_drain_arp_answered arp_from "$WEB4" "$MAC" 3
 check node_drain_still_serves get_many nodedrained 5 "http://$WEB4/"
+# Drains survive a restart (STATE_DIR/drains.json): the node stays drained (its session comes
+# back with nothing announced) and be1 takes no new connection until --undo.
+check drain_backend_again ctl drain backend "${TB_ADDR4[be1]}:8080"
+check drains_file_kept grep -q "\"${TB_ADDR4[be1]}:8080\"" "$T_TMP/state/drains.json"
+check stopped_drained stop_portico
+require portico_restarted_drained start_portico "$CONF"
+check restart_logs_drains grep -q "event=drains_kept node=true" "$PORTICO_LOG"
+check restart_session_back bgp_session_up bird "$TB_NODE4" 20
+check restart_node_still_drained drained_node_api
+check restart_web_not_announced bgp_route_absent bird ipv4 "$WEB4/32" 3
+check restart_drained_avoided get_many restarted 20 "http://$WEB4/"
+check restart_be1_avoided never_from restarted be1
+check restart_undrain_backend ctl drain backend "${TB_ADDR4[be1]}:8080" --undo
 check undrain_node ctl drain node --undo
+check drains_file_removed test ! -e "$T_TMP/state/drains.json"
 check node_undrain_routes_back bgp_routes_are bird ipv4 10 "${WANT4[@]}"
 check node_undrain_routes_match api_routes_match_bird ipv4 "$PEER4"
 

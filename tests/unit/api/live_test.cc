@@ -4,6 +4,10 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "control/api/control.h"
@@ -200,6 +204,210 @@ TEST(AddRoutes, IbgpPeersGetTheConfiguredOrDefaultLocalPref) {
   EXPECT_EQ(p.routes(0).local_pref(), 150u);
   EXPECT_TRUE(p.routes(1).has_local_pref());  // always sent on iBGP: the default
   EXPECT_EQ(p.routes(1).local_pref(), 100u);
+}
+
+// ---- drains kept across restarts ----
+
+TEST(Drains, JsonRoundTrip) {
+  DrainSet d;
+  d.node = true;
+  d.backends.insert({*config::IpAddress::parse("198.51.100.21"), 8080});
+  d.backends.insert({*config::IpAddress::parse("198.51.100.22"), 0});
+  d.backends.insert({*config::IpAddress::parse("2001:db8::21"), 80});
+  const std::string text = drains_json(d);
+  EXPECT_NE(text.find("\"[2001:db8::21]:80\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"198.51.100.22\""), std::string::npos) << text;
+  DrainSet back;
+  std::string error;
+  ASSERT_TRUE(parse_drains(text, &back, &error)) << error;
+  EXPECT_EQ(back.node, true);
+  EXPECT_EQ(back.backends, d.backends);
+}
+
+TEST(Drains, BadFilesAreRefusedWhole) {
+  const char* bad[] = {"", "[]", "{\"node\": 1}", "{\"backends\": \"198.51.100.1\"}",
+                       "{\"backends\": [\"198.51.100.1:0\"]}", "{\"backends\": [\"[2001:db8::1]\"]}",
+                       "{\"backends\": [\"198.51.100.1\", 5]}", "{\"node\": true"};
+  for (const char* text : bad) {
+    DrainSet d;
+    d.node = true;
+    std::string error;
+    EXPECT_FALSE(parse_drains(text, &d, &error)) << text;
+    EXPECT_FALSE(error.empty()) << text;
+    EXPECT_TRUE(d.node && d.backends.empty()) << "untouched: " << text;
+  }
+}
+
+namespace fs = std::filesystem;
+
+constexpr const char* kNodeYaml = R"(apiVersion: portico.io/v1alpha1
+kind: NodeConfig
+metadata:
+  name: edge-1
+spec:
+  interfaces:
+    - name: uplink
+      device: "net_null0"
+      addresses: ["198.51.100.10/24"]
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: pool
+  namespace: metallb-system
+spec:
+  addresses: ["203.0.113.10-203.0.113.49"]
+)";
+
+constexpr const char* kWeb = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: demo
+spec:
+  type: LoadBalancer
+  ports:
+    - port: 80
+)";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// LiveControl over a real Store whose publication (the runner's adopt) can be made to fail.
+class LiveControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("portico-live-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "conf");
+    std::ofstream(dir_ / "conf" / "node.yaml") << kNodeYaml;
+    store_ = std::make_unique<Store>(std::vector<std::string>{(dir_ / "conf").string()},
+                                     (dir_ / "state").string());
+    Change c;
+    ASSERT_TRUE(store_->prepare_load(&c).ok());
+    ASSERT_TRUE(store_->commit(c).ok());
+    node_ = store_->objects().node_configs.front();
+    LiveState st;
+    st.store = store_.get();
+    st.events = &events_;
+    st.drains = &drains_;
+    st.node = &node_;
+    st.plan = &plan_;
+    st.bgp_plan = &bgp_plan_;
+    st.generation = &generation_;
+    st.adopt = [this](config::ObjectSet objects) {
+      if (fail_) throw std::runtime_error("cannot allocate the tables");
+      published_ = objects.services.size();
+      ++generation_;
+    };
+    st.refresh_bgp = [this] { ++bgp_refreshes_; };
+    live_ = std::make_unique<LiveControl>(std::move(st));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  grpc::Status apply(const std::string& docs) {
+    pb::ApplyRequest req;
+    req.set_documents(docs);
+    pb::ApplyResponse resp;
+    return live_->apply(req, &resp);
+  }
+  grpc::Status drain(const std::string& backend, bool undo) {
+    pb::DrainRequest req;
+    req.set_backend(backend);
+    req.set_undo(undo);
+    pb::DrainResponse resp;
+    return live_->drain(req, &resp);
+  }
+  fs::path state(const std::string& name) const { return dir_ / "state" / name; }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  EventLog events_;
+  DrainSet drains_;
+  config::NodeConfig node_;
+  Plan plan_;
+  bgp::AnnouncePlan bgp_plan_;
+  uint64_t generation_ = 1;
+  bool fail_ = false;
+  size_t published_ = 0;
+  int bgp_refreshes_ = 0;
+  std::unique_ptr<LiveControl> live_;
+};
+
+TEST_F(LiveControlTest, ApplyThatCannotBePublishedChangesNothing) {
+  ASSERT_TRUE(apply(kWeb).ok());
+  EXPECT_EQ(published_, 1u);
+  const std::string before = slurp(state("Service_demo_web.yaml"));
+  std::string changed = kWeb;
+  changed.replace(changed.find("port: 80"), 8, "port: 81");
+  std::string other = kWeb;
+  other.replace(other.find("name: web"), 9, "name: api");
+  fail_ = true;
+  const grpc::Status st = apply(changed + "---\n" + other);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(st.error_message().find("nothing changed"), std::string::npos) << st.error_message();
+  EXPECT_EQ(slurp(state("Service_demo_web.yaml")), before);
+  EXPECT_FALSE(fs::exists(state("Service_demo_api.yaml")));
+  ASSERT_EQ(store_->objects().services.size(), 1u);
+  EXPECT_EQ(store_->objects().services[0].ports[0].port, 80);
+  EXPECT_EQ(generation_, 2u);
+  // A delete that cannot be published leaves the object and its file.
+  pb::DeleteRequest del;
+  del.mutable_ref()->set_kind("Service");
+  del.mutable_ref()->set_namespace_("demo");
+  del.mutable_ref()->set_name("web");
+  pb::DeleteResponse dresp;
+  EXPECT_EQ(live_->remove(del, &dresp).error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(slurp(state("Service_demo_web.yaml")), before);
+  EXPECT_NE(store_->find({"Service", "demo", "web"}), nullptr);
+  // Once publishing works again, the same apply goes through.
+  fail_ = false;
+  ASSERT_TRUE(apply(changed + "---\n" + other).ok());
+  EXPECT_EQ(published_, 2u);
+  EXPECT_TRUE(fs::exists(state("Service_demo_api.yaml")));
+}
+
+TEST_F(LiveControlTest, DrainsAreKeptInTheStateDirectory) {
+  ASSERT_TRUE(drain("198.51.100.21:8080", false).ok());
+  ASSERT_TRUE(fs::exists(state("drains.json")));
+  std::vector<std::string> warnings;
+  DrainSet kept = load_drains((dir_ / "state").string(), &warnings);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(kept.backends, drains_.backends);
+  // The node too; its undo keeps the backend.
+  pb::DrainRequest node;
+  node.set_node(true);
+  pb::DrainResponse resp;
+  ASSERT_TRUE(live_->drain(node, &resp).ok());
+  EXPECT_EQ(bgp_refreshes_, 1);
+  EXPECT_TRUE(load_drains((dir_ / "state").string(), &warnings).node);
+  node.set_undo(true);
+  ASSERT_TRUE(live_->drain(node, &resp).ok());
+  kept = load_drains((dir_ / "state").string(), &warnings);
+  EXPECT_FALSE(kept.node);
+  EXPECT_EQ(kept.backends.size(), 1u);
+  // A drain that cannot be published is not kept.
+  fail_ = true;
+  EXPECT_EQ(drain("198.51.100.22", false).error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(drains_.backends.size(), 1u);
+  EXPECT_EQ(load_drains((dir_ / "state").string(), &warnings).backends.size(), 1u);
+  fail_ = false;
+  // The last undo removes the file.
+  ASSERT_TRUE(drain("198.51.100.21:8080", true).ok());
+  EXPECT_FALSE(fs::exists(state("drains.json")));
+  EXPECT_TRUE(load_drains((dir_ / "state").string(), &warnings).backends.empty());
+  // A damaged file: no drain, and a warning that names it.
+  std::ofstream(state("drains.json")) << "{\"backends\": [\"nonsense\"]}";
+  kept = load_drains((dir_ / "state").string(), &warnings);
+  EXPECT_TRUE(kept.backends.empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("drains.json"), std::string::npos) << warnings[0];
 }
 
 }  // namespace

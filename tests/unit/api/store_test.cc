@@ -248,6 +248,64 @@ TEST_F(StoreTest, DeleteRemovesStateFile) {
   EXPECT_EQ(s->find({"Service", "demo", "web"}), nullptr);
 }
 
+// Two objects in one apply; the second's state file cannot be written (a directory stands at
+// its path): the first is put back as it was, and the store is unchanged.
+TEST_F(StoreTest, FailedWriteHalfWayPutsTheFirstFilesBack) {
+  auto s = open();
+  ASSERT_TRUE(apply(*s, kService).ok());
+  const std::string before = slurp(fs::path(state_) / "Service_demo_web.yaml");
+  std::string changed = kService;
+  changed.replace(changed.find("port: 80"), 8, "port: 81");
+  std::string other = kService;
+  other.replace(other.find("name: web"), 9, "name: zzz");
+  fs::create_directories(fs::path(state_) / "Service_demo_zzz.yaml" / "blocker");
+  Change c;
+  ASSERT_TRUE(s->prepare_apply(changed + "---\n" + other, &c).ok());
+  const Result r = s->commit(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code, Code::kInternal);
+  EXPECT_NE(r.message.find("Service_demo_zzz"), std::string::npos) << r.message;
+  EXPECT_EQ(slurp(fs::path(state_) / "Service_demo_web.yaml"), before);
+  ASSERT_EQ(s->objects().services.size(), 1u);
+  EXPECT_EQ(s->objects().services[0].ports[0].port, 80);
+  EXPECT_EQ(s->find({"Service", "demo", "zzz"}), nullptr);
+}
+
+// revert() after a good commit (the caller could not publish): files and view as before.
+TEST_F(StoreTest, RevertUndoesACommit) {
+  auto s = open();
+  ASSERT_TRUE(apply(*s, kService).ok());
+  const std::string before = slurp(fs::path(state_) / "Service_demo_web.yaml");
+  std::string changed = kService;
+  changed.replace(changed.find("port: 80"), 8, "port: 81");
+  std::string other = kService;
+  other.replace(other.find("name: web"), 9, "name: zzz");
+  Change c;
+  ASSERT_TRUE(s->prepare_apply(changed + "---\n" + other, &c).ok());
+  Store::Undo undo;
+  ASSERT_TRUE(s->commit(c, &undo).ok());
+  EXPECT_EQ(state_files(), 2u);
+  EXPECT_EQ(s->objects().services.size(), 2u);
+  ASSERT_TRUE(s->revert(undo).ok());
+  EXPECT_EQ(state_files(), 1u);
+  EXPECT_EQ(slurp(fs::path(state_) / "Service_demo_web.yaml"), before);
+  ASSERT_EQ(s->objects().services.size(), 1u);
+  EXPECT_EQ(s->objects().services[0].ports[0].port, 80);
+  EXPECT_EQ(s->find({"Service", "demo", "zzz"}), nullptr);
+  EXPECT_NE(s->find({"Service", "demo", "web"})->yaml.find("port: 80"), std::string::npos);
+  // A delete reverted brings the file back.
+  Change d;
+  ASSERT_TRUE(s->prepare_delete({"Service", "demo", "web"}, &d).ok());
+  ASSERT_TRUE(s->commit(d, &undo).ok());
+  EXPECT_EQ(state_files(), 0u);
+  ASSERT_TRUE(s->revert(undo).ok());
+  EXPECT_EQ(slurp(fs::path(state_) / "Service_demo_web.yaml"), before);
+  EXPECT_EQ(s->objects().services.size(), 1u);
+  // And what revert() left loads again after a restart.
+  auto again = open();
+  EXPECT_EQ(again->objects().services.size(), 1u);
+}
+
 TEST_F(StoreTest, FileWinsAtReloadAndApiCopyIsRemoved) {
   auto s = open();
   ASSERT_TRUE(apply(*s, kService).ok());

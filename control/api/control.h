@@ -1,6 +1,8 @@
 // The running process's answers to the API: the Control of service.h over the runner's state.
 //
-// Thread: the control thread only (every method is called from ControlQueue::drain()). The
+// Thread: the control thread (every method is called from ControlQueue::drain()), but for
+// flows(), which a gRPC thread runs (flows_off_control_thread(): it reads only the connection
+// tables, the lcore ids and tsc_hz, all fixed until the API stops). The
 // runner fills a LiveState with pointers to what it owns and the two actions only it can take
 // (adopt a new ObjectSet: plan, publish, BGP, announcements; and withdraw or restore BGP routes
 // for a node drain). Reads of the workers' connection tables happen here without locks: a
@@ -128,6 +130,8 @@ class LiveControl final : public Control {
   grpc::Status bgp_peers(const pb::BgpPeersRequest& req, pb::BgpPeersResponse* resp) override;
   grpc::Status drain(const pb::DrainRequest& req, pb::DrainResponse* resp) override;
   grpc::Status match(const pb::MatchRequest& req, pb::MatchResponse* resp) override;
+  // flows() reads the connection tables, the lcore ids and tsc_hz: fixed until the API stops.
+  bool flows_off_control_thread() const override { return true; }
 
   // Control thread, once per loop: BGP peer state changes become events.
   void poll_peer_states();

@@ -151,7 +151,14 @@ grpc::Status Service::GetStats(grpc::ServerContext*, const pb::StatsRequest* req
 
 grpc::Status Service::ListFlows(grpc::ServerContext*, const pb::FlowsRequest* req,
                                 pb::FlowsResponse* resp) {
-  return call(&Control::flows, *req, resp);
+  if (!control_->flows_off_control_thread()) return call(&Control::flows, *req, resp);
+  if (queue_->closed()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "portico is stopping");
+  std::lock_guard<std::mutex> one_scan(flows_mu_);
+  try {
+    return control_->flows(*req, resp);
+  } catch (const std::exception& e) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+  }
 }
 
 grpc::Status Service::ListBgpPeers(grpc::ServerContext*, const pb::BgpPeersRequest* req,

@@ -87,6 +87,11 @@ class Control {
   virtual grpc::Status bgp_peers(const pb::BgpPeersRequest& req, pb::BgpPeersResponse* resp) = 0;
   virtual grpc::Status drain(const pb::DrainRequest& req, pb::DrainResponse* resp) = 0;
   virtual grpc::Status match(const pb::MatchRequest& req, pb::MatchResponse* resp) = 0;
+  // True if flows() reads only what is fixed from start to stop (the workers' connection
+  // tables), so that the gRPC thread may run it itself: a scan of every worker's table takes
+  // milliseconds to tens of them, which the control thread (BGP, ARP, announcements) should
+  // not wait for. Scans still run one at a time.
+  virtual bool flows_off_control_thread() const { return false; }
 };
 
 class Service final : public pb::Portico::Service {
@@ -118,6 +123,7 @@ class Service final : public pb::Portico::Service {
   Control* control_;
   EventLog* events_;
   std::chrono::milliseconds timeout_;
+  std::mutex flows_mu_;  // one ListFlows scan at a time (off the control thread)
 };
 
 }  // namespace control::api

@@ -42,9 +42,14 @@ class FakeControl : public Control {
     s->set_generation(3);
     return grpc::Status::OK;
   }
-  grpc::Status flows(const pb::FlowsRequest&, pb::FlowsResponse*) override {
+  std::atomic<std::thread::id> flows_ran_on{};
+  std::atomic<bool> flows_anywhere{false};
+  grpc::Status flows(const pb::FlowsRequest&, pb::FlowsResponse* resp) override {
+    flows_ran_on = std::this_thread::get_id();
+    resp->set_truncated(true);
     return grpc::Status::OK;
   }
+  bool flows_off_control_thread() const override { return flows_anywhere; }
   grpc::Status bgp_peers(const pb::BgpPeersRequest&, pb::BgpPeersResponse*) override {
     return grpc::Status::OK;
   }
@@ -150,6 +155,32 @@ TEST_F(ServiceTest, NoControlThreadMeansDeadlineExceeded) {
   grpc::ClientContext ctx2;
   EXPECT_TRUE(stub_->GetStats(&ctx2, pb::StatsRequest(), &resp).ok());
   EXPECT_EQ(resp.generation(), 3u);
+}
+
+// ListFlows runs on the gRPC thread when the Control allows it: it answers without a control
+// thread, and never on it.
+TEST_F(ServiceTest, FlowsOffTheControlThread) {
+  fake_.flows_anywhere = true;
+  start(std::chrono::milliseconds(200));
+  grpc::ClientContext ctx;
+  pb::FlowsResponse resp;
+  ASSERT_TRUE(stub_->ListFlows(&ctx, pb::FlowsRequest(), &resp).ok());
+  EXPECT_TRUE(resp.truncated());
+  start_control();
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(stub_->ListFlows(&ctx2, pb::FlowsRequest(), &resp).ok());
+  EXPECT_NE(fake_.flows_ran_on.load(), control_id_.load());
+  // Otherwise it is the control thread's, like every other call.
+  fake_.flows_anywhere = false;
+  grpc::ClientContext ctx3;
+  ASSERT_TRUE(stub_->ListFlows(&ctx3, pb::FlowsRequest(), &resp).ok());
+  EXPECT_EQ(fake_.flows_ran_on.load(), control_id_.load());
+  // Stopping: UNAVAILABLE either way.
+  fake_.flows_anywhere = true;
+  queue_.close();
+  grpc::ClientContext ctx4;
+  EXPECT_EQ(stub_->ListFlows(&ctx4, pb::FlowsRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(ServiceTest, ClosedQueueIsUnavailable) {

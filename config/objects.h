@@ -107,8 +107,20 @@ struct NodeConfig {
       std::string client_ca_file;
     } tls;
   } api;
+  // Sync from a Kubernetes API server (control/k8s; docs/kubernetes.md).
   struct Kubernetes {
-    std::string kubeconfig;
+    std::string kubeconfig;  // "": files only; "in-cluster": the pod's service account; else a
+                             // path or a ':'-separated list, as KUBECONFIG
+    std::string context;     // "": the kubeconfig's current-context
+    // One node of several writes status, chosen by a coordination.k8s.io/v1 Lease.
+    struct LeaderElection {
+      std::string lease_namespace = "portico-system";
+      std::string lease_name = "portico-status-writer";
+      std::string identity;  // "": the node's name
+      uint64_t lease_duration_ms = 15000;
+      uint64_t renew_deadline_ms = 10000;
+      uint64_t retry_period_ms = 2000;
+    } leader_election;
   } kubernetes;
 };
 

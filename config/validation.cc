@@ -832,6 +832,46 @@ void read_string_fields(Document& doc, const Field& f,
   m->warn_unknown();
 }
 
+void read_kubernetes(Document& doc, const Field& f, NodeConfig::Kubernetes* out) {
+  auto m = doc.fields(f);
+  if (!m) return;
+  doc.read_string(m->get("kubeconfig"), &out->kubeconfig);
+  doc.read_string(m->get("context"), &out->context);
+  if (auto le = doc.fields(m->get("leaderElection"))) {
+    auto& o = out->leader_election;
+    const Field ns = le->get("leaseNamespace"), name = le->get("leaseName");
+    doc.read_string(ns, &o.lease_namespace);
+    doc.read_string(name, &o.lease_name);
+    doc.read_string(le->get("identity"), &o.identity);
+    if (ns.present() && !dns1123_label_errors(o.lease_namespace).empty())
+      doc.invalid(ns, quote(o.lease_namespace), "must be a DNS-1123 label (a namespace name)");
+    if (name.present() && !dns1123_subdomain_errors(o.lease_name).empty())
+      doc.invalid(name, quote(o.lease_name), "must be a DNS-1123 subdomain (an object name)");
+    const Field dur = le->get("leaseDuration"), renew = le->get("renewDeadline"),
+                retry = le->get("retryPeriod");
+    read_duration(doc, dur, &o.lease_duration_ms);
+    read_duration(doc, renew, &o.renew_deadline_ms);
+    read_duration(doc, retry, &o.retry_period_ms);
+    // client-go's constraints: a leader must give up before another may take over, and it
+    // must get several tries (with 1.2 jitter) at renewing within the deadline.
+    if (o.lease_duration_ms <= o.renew_deadline_ms) {
+      doc.error(dur.present() ? dur : renew,
+                "leaseDuration (" +
+                    format_duration_ms(o.lease_duration_ms) +
+                    ") must be longer than renewDeadline (" +
+                    format_duration_ms(o.renew_deadline_ms) + ")");
+    } else if (o.renew_deadline_ms * 10 <= o.retry_period_ms * 12) {
+      doc.error(renew.present() ? renew : retry,
+                "renewDeadline (" +
+                    format_duration_ms(o.renew_deadline_ms) +
+                    ") must be longer than 1.2 x retryPeriod (" +
+                    format_duration_ms(o.retry_period_ms) + ")");
+    }
+    le->warn_unknown();
+  }
+  m->warn_unknown();
+}
+
 }  // namespace
 
 void decode_node_config(Document& doc, FieldMap& top, NodeConfig* out) {
@@ -865,7 +905,7 @@ void decode_node_config(Document& doc, FieldMap& top, NodeConfig* out) {
                         {"clientCAFile", &out->api.tls.client_ca_file}});
     api->warn_unknown();
   }
-  read_string_fields(doc, spec->get("kubernetes"), {{"kubeconfig", &out->kubernetes.kubeconfig}});
+  read_kubernetes(doc, spec->get("kubernetes"), &out->kubernetes);
   spec->warn_unknown();
 }
 

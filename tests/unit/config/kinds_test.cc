@@ -116,6 +116,44 @@ metadata:
   labels: {zone: a}
 )";
 
+TEST(NodeConfig, KubernetesSection) {
+  LoadResult r = load_text(yaml(kNodeHeader) + yaml(R"(
+spec:
+  interfaces: [{name: a, device: net_null0}]
+  kubernetes:
+    kubeconfig: /etc/portico/kubeconfig
+    context: edge
+    leaderElection:
+      leaseNamespace: edge-system
+      leaseName: portico-writer
+      identity: edge-1a
+      leaseDuration: 30s
+      renewDeadline: 20s
+      retryPeriod: 4s
+)"),
+                           "node.yaml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  const auto& k = r.objects.node_configs.at(0).kubernetes;
+  EXPECT_EQ(k.kubeconfig, "/etc/portico/kubeconfig");
+  EXPECT_EQ(k.context, "edge");
+  EXPECT_EQ(k.leader_election.lease_namespace, "edge-system");
+  EXPECT_EQ(k.leader_election.lease_name, "portico-writer");
+  EXPECT_EQ(k.leader_election.identity, "edge-1a");
+  EXPECT_EQ(k.leader_election.lease_duration_ms, 30000u);
+  EXPECT_EQ(k.leader_election.renew_deadline_ms, 20000u);
+  EXPECT_EQ(k.leader_election.retry_period_ms, 4000u);
+  // Defaults: client-go's 15 s / 10 s / 2 s.
+  r = load_text(yaml(kNodeHeader) + yaml("spec:\n  interfaces: [{name: a, device: d}]\n"),
+                "node.yaml");
+  ASSERT_TRUE(r.ok());
+  const auto& d = r.objects.node_configs.at(0).kubernetes;
+  EXPECT_EQ(d.kubeconfig, "");
+  EXPECT_EQ(d.leader_election.lease_namespace, "portico-system");
+  EXPECT_EQ(d.leader_election.lease_duration_ms, 15000u);
+  EXPECT_EQ(d.leader_election.renew_deadline_ms, 10000u);
+  EXPECT_EQ(d.leader_election.retry_period_ms, 2000u);
+}
+
 TEST(NodeConfig, DefaultsAndTapNaming) {
   const LoadResult r = load_text(yaml(kNodeHeader) + yaml(R"(
 spec:
@@ -355,6 +393,39 @@ spec:
            "spec.loadBalancer.snatAddresses[1]: Invalid value: \"198.51.100.300\": must be a valid "
            "IP address"},
       });
+  run_cases(kNodeHeader,
+            {
+                {"lease shorter than the renew deadline", R"(
+spec:
+  interfaces: [{name: a, device: d}]
+  kubernetes:
+    leaderElection:
+      leaseDuration: 10s
+)",
+                 10,
+                 "spec.kubernetes.leaderElection.leaseDuration: leaseDuration (10s) must be longer "
+                 "than renewDeadline (10s)"},
+                {"retry too close to the renew deadline", R"(
+spec:
+  interfaces: [{name: a, device: d}]
+  kubernetes:
+    leaderElection:
+      renewDeadline: 5s
+      retryPeriod: 4500ms
+)",
+                 10,
+                 "spec.kubernetes.leaderElection.renewDeadline: renewDeadline (5s) must be longer "
+                 "than 1.2 x retryPeriod (4s500ms)"},
+                {"lease namespace", R"(
+spec:
+  interfaces: [{name: a, device: d}]
+  kubernetes:
+    leaderElection: {leaseNamespace: Portico}
+)",
+                 9,
+                 "spec.kubernetes.leaderElection.leaseNamespace: Invalid value: \"Portico\": must "
+                 "be a DNS-1123 label"},
+            });
   expect_error("node name",
                "apiVersion: portico.io/v1alpha1\nkind: NodeConfig\nmetadata:\n  name: Edge_1\n"
                "spec:\n  interfaces: [{name: a, device: d}]\n",

@@ -341,6 +341,7 @@ std::string Store::state_path(const ObjectKey& key) const {
 const Entry* Store::find(const ObjectKey& key) const {
   if (auto it = files_.find(key); it != files_.end()) return &it->second;
   if (auto it = api_.find(key); it != api_.end()) return &it->second;
+  if (auto it = cluster_.find(key); it != cluster_.end()) return &it->second;
   return nullptr;
 }
 
@@ -356,12 +357,53 @@ std::vector<const Entry*> Store::list(const std::string& kind,
   };
   take(files_);
   take(api_);
+  // A cluster object a file or the API also defines was left out: only the copy in use.
+  for (const auto& [key, e] : cluster_) {
+    if (files_.count(key) != 0 || api_.count(key) != 0) continue;
+    if (!kind.empty() && key.kind != kind) continue;
+    if (!namespace_.empty() && key.namespace_ != namespace_) continue;
+    out.push_back(&e);
+  }
   std::sort(out.begin(), out.end(), [](const Entry* a, const Entry* b) { return a->key < b->key; });
   return out;
 }
 
-Result Store::validate(const std::vector<config::SourceText>& texts, Change* out) const {
-  out->loaded = config::load_texts(texts);
+std::string cluster_source_name(const ObjectKey& key) { return "kubernetes:" + key.str(); }
+
+Result Store::validate(const std::vector<config::SourceText>& texts, Change* out,
+                       const std::map<ObjectKey, Entry>* cluster) const {
+  const std::map<ObjectKey, Entry>& from = cluster != nullptr ? *cluster : cluster_;
+  // Cluster objects come last, one text each named after the object, so that the loader's
+  // errors (a duplicate of a file's object included: it names the later one) say which to
+  // leave out. A few rounds: leaving one out can reveal another's error.
+  std::map<std::string, ObjectKey> by_name;
+  std::set<ObjectKey> left_out;
+  out->cluster_rejected.clear();
+  for (int round = 0;; ++round) {
+    std::vector<config::SourceText> all = texts;
+    by_name.clear();
+    for (const auto& [key, e] : from) {
+      if (left_out.count(key) != 0) continue;
+      const std::string name = cluster_source_name(key);
+      by_name[name] = key;
+      all.push_back({name, e.yaml});
+    }
+    out->loaded = config::load_texts(all);
+    if (out->loaded.ok() || from.empty() || round == 8) break;
+    bool dropped = false;
+    std::set<ObjectKey> named;
+    for (const auto& e : out->loaded.errors) {
+      auto it = by_name.find(e.file);
+      if (it == by_name.end() || named.count(it->second) != 0) continue;
+      named.insert(it->second);
+      std::string message = e.str();
+      if (message.rfind(e.file, 0) == 0) message = "line " + message.substr(e.file.size() + 1);
+      out->cluster_rejected.emplace_back(it->second, message);
+      left_out.insert(it->second);
+      dropped = true;
+    }
+    if (!dropped) break;  // the errors are the files' or the API's own
+  }
   if (out->loaded.ok() && out->loaded.objects.node_configs.size() != 1) {
     out->loaded.errors.push_back({"", 0, "",
                                   "exactly one NodeConfig is required, found " +
@@ -516,6 +558,16 @@ Result Store::prepare_apply(const std::string& documents, Change* out) const {
   return {};
 }
 
+Result Store::prepare_cluster(std::map<ObjectKey, Entry> objects, Change* out) const {
+  std::vector<config::SourceText> texts = file_texts_;
+  for (const auto& [key, e] : api_) texts.push_back({state_path(key), e.yaml});
+  if (Result r = validate(texts, out, &objects); !r.ok()) return r;
+  for (const auto& [key, why] : out->cluster_rejected) objects.erase(key);
+  out->cluster_set = true;
+  out->cluster = std::move(objects);
+  return {};
+}
+
 Result Store::prepare_delete(const ObjectKey& key, Change* out) const {
   if (auto f = files_.find(key); f != files_.end()) {
     return {Code::kFailedPrecondition,
@@ -611,6 +663,7 @@ Result Store::commit(Change& change, Undo* undo) {
     api_[key] = Entry{key, api_version, "api", false, yaml};
   }
   for (const ObjectKey& key : change.removes) api_.erase(key);
+  if (change.cluster_set) cluster_ = std::move(change.cluster);
   objects_ = change.loaded.objects;
   loaded_once_ = true;
   if (undo != nullptr) *undo = std::move(before);

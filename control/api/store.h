@@ -69,6 +69,11 @@ struct Change {
   std::vector<ObjectKey> removes;              // state files to remove
   std::vector<config::SourceText> file_texts;  // load(): the files as just read
   bool reloaded_files = false;
+  // Objects of the Kubernetes API server (control/k8s): set by prepare_cluster(); every
+  // prepare_*() leaves out those the configuration cannot take, named here with the error.
+  bool cluster_set = false;
+  std::map<ObjectKey, Entry> cluster;
+  std::vector<std::pair<ObjectKey, std::string>> cluster_rejected;
 };
 
 class Store {
@@ -82,6 +87,11 @@ class Store {
   // Apply: YAML or JSON documents (a v1 List's items, a JSON array's elements).
   Result prepare_apply(const std::string& documents, Change* out) const;
   Result prepare_delete(const ObjectKey& key, Change* out) const;
+  // Kubernetes sync: the objects the informers hold now (Entry::yaml is the object's JSON as
+  // the API server sent it, Entry::source "kubernetes"). Unlike files, one bad object does not
+  // refuse the rest: objects the loader rejects, or that a file or the API already defines
+  // (local definitions win), are left out and listed in cluster_rejected.
+  Result prepare_cluster(std::map<ObjectKey, Entry> objects, Change* out) const;
   // What commit() replaced, for revert(): the API objects it wrote or removed as they were
   // (nullopt: there was none) and the objects before.
   struct Undo {
@@ -104,7 +114,10 @@ class Store {
 
  private:
   Result read_state_dir(std::map<ObjectKey, Entry>* out, std::vector<std::string>* warnings) const;
-  Result validate(const std::vector<config::SourceText>& texts, Change* out) const;
+  // Validates files and API objects (`texts`) together with the cluster's objects (`cluster`,
+  // or the store's own when null), leaving out cluster objects that cannot be taken.
+  Result validate(const std::vector<config::SourceText>& texts, Change* out,
+                  const std::map<ObjectKey, Entry>* cluster = nullptr) const;
   std::string state_path(const ObjectKey& key) const;
   // The state file of `key` as `yaml` says (nullopt: no file).
   Result restore_file(const ObjectKey& key, const std::optional<std::string>& yaml) const;
@@ -115,6 +128,7 @@ class Store {
   std::vector<config::SourceText> file_texts_;
   std::map<ObjectKey, Entry> files_;  // objects the configuration files define
   std::map<ObjectKey, Entry> api_;    // objects created through the API
+  std::map<ObjectKey, Entry> cluster_;  // objects of the Kubernetes API server (validated)
   config::ObjectSet objects_;
 };
 

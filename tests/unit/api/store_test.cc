@@ -306,6 +306,54 @@ TEST_F(StoreTest, RevertUndoesACommit) {
   EXPECT_EQ(again->objects().services.size(), 1u);
 }
 
+// The cluster's objects (Kubernetes sync): JSON as the API server sends it, with its server
+// fields; a bad one and one the API already defines are left out, the rest taken.
+TEST_F(StoreTest, ClusterObjectsJoinAndBadOnesAreLeftOut) {
+  auto s = open();
+  ASSERT_TRUE(apply(*s, kService).ok());  // Service/demo/web through the API
+  const auto svc = [](const std::string& name, int port) {
+    return Entry{{"Service", "demo", name}, "v1", "kubernetes", false,
+                 R"({"apiVersion":"v1","kind":"Service","metadata":{"name":")" + name +
+                     R"(","namespace":"demo","uid":"6f1c","resourceVersion":"812","generation":1,)"
+                     R"("managedFields":[{"manager":"kubectl","operation":"Update"}]},)"
+                     R"("spec":{"type":"LoadBalancer","clusterIP":"10.96.0.9","ports":[{"port":)" +
+                     std::to_string(port) +
+                     R"(,"protocol":"TCP","targetPort":8080}]},"status":{"loadBalancer":{}}})"};
+  };
+  std::map<ObjectKey, Entry> cluster;
+  for (const Entry& e : {svc("api", 80), svc("broken", 70000), svc("web", 81)}) cluster[e.key] = e;
+  Change c;
+  ASSERT_TRUE(s->prepare_cluster(cluster, &c).ok());
+  ASSERT_EQ(c.cluster_rejected.size(), 2u);
+  std::map<std::string, std::string> why;
+  for (const auto& [key, message] : c.cluster_rejected) why[key.name] = message;
+  EXPECT_NE(why["broken"].find("spec.ports[0].port"), std::string::npos) << why["broken"];
+  EXPECT_NE(why["web"].find("duplicate object"), std::string::npos) << why["web"];
+  ASSERT_TRUE(s->commit(c).ok());
+  ASSERT_EQ(s->objects().services.size(), 2u);  // demo/web (the API's) and demo/api
+  EXPECT_EQ(s->find({"Service", "demo", "api"})->source, "kubernetes");
+  EXPECT_EQ(s->find({"Service", "demo", "web"})->source, "api");
+  EXPECT_EQ(s->find({"Service", "demo", "broken"}), nullptr);
+  EXPECT_EQ(s->list("Service", "").size(), 2u);
+  EXPECT_EQ(state_files(), 1u) << "cluster objects are not written to the state directory";
+  // Later changes keep the cluster's objects: an apply, a reload.
+  std::string other = kService;
+  other.replace(other.find("name: web"), 9, "name: zzz");
+  other.replace(other.find("loadBalancerIP: 203.0.113.20"), 28, "loadBalancerIP: 203.0.113.21");
+  ASSERT_TRUE(apply(*s, other).ok());
+  EXPECT_EQ(s->objects().services.size(), 3u);
+  Change reload;
+  ASSERT_TRUE(s->prepare_load(&reload).ok());
+  ASSERT_TRUE(s->commit(reload).ok());
+  EXPECT_EQ(s->objects().services.size(), 3u);
+  // An empty cluster (everything deleted there) removes them.
+  Change gone;
+  ASSERT_TRUE(s->prepare_cluster({}, &gone).ok());
+  ASSERT_TRUE(s->commit(gone).ok());
+  EXPECT_EQ(s->objects().services.size(), 2u);
+  EXPECT_EQ(s->find({"Service", "demo", "api"}), nullptr);
+}
+
 TEST_F(StoreTest, FileWinsAtReloadAndApiCopyIsRemoved) {
   auto s = open();
   ASSERT_TRUE(apply(*s, kService).ok());

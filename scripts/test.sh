@@ -59,6 +59,10 @@ run_gtest unit-ctl "$build/tests/unit/ctl/ctl_test"
 run_gtest unit-metrics "$build/tests/unit/metrics/metrics_test"
 run_gtest unit-api "$build/tests/unit/api/api_test"
 run_gtest unit-api-live "$build/tests/unit/api/api_live_test"
+# control/k8s: every test program of tests/unit/k8s (the client's parts land one by one).
+while IFS= read -r t; do
+  run_gtest "unit-k8s-$(basename "$t" | sed -e 's/^k8s_//' -e 's/_test$//' -e 's/_/-/g')" "$t"
+done < <(find "$build/tests/unit/k8s" -maxdepth 1 -type f -executable 2>/dev/null | sort)
 run_gtest pipeline "$build/tests/pipeline/pipeline_test"
 run_gtest pipeline-l4 "$build/tests/pipeline/l4_pipeline_test"
 

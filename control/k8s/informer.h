@@ -78,6 +78,8 @@ class Informer {
   // Thread-safe reads for the control thread:
   uint64_t version() const;  // bumps on every change to the cache (and on the first sync)
   bool synced() const;       // a full list has been applied at least once
+  // kNotInstalled never touches the cache or synced(): a consumer waiting for every informer
+  // to sync should count a not-installed kind as done (there is nothing to wait for).
   InformerState state() const;
   // The latest failure in words ("list services: HTTP 403 Forbidden: ..."); cleared by the next
   // successful list. Never holds tokens or object data.

@@ -471,6 +471,30 @@ TEST(Informer, BackoffNeverExceedsTheMaximum) {
   EXPECT_FALSE(inf.synced());
 }
 
+TEST(Informer, BackoffResetsAfterAQuietPeriod) {
+  Harness h;
+  InformerOptions o = fast();
+  o.backoff_initial = 40ms;
+  o.backoff_max = 5000ms;
+  o.backoff_reset = 1s;
+  Informer inf(&h.t, services(), o);
+  h.t.add(page({}, "100"));
+  for (int i = 0; i < 3; ++i) h.t.add(status(503, "ServiceUnavailable", "x", true));
+  // Works, then stays quiet for longer than backoff_reset before the next failure.
+  Reply quiet = watch(event("BOOKMARK", bookmark("101")));
+  quiet.before = [] { std::this_thread::sleep_for(1100ms); };
+  h.t.add(quiet);
+  h.t.add(status(503, "ServiceUnavailable", "x", true));
+  h.t.add(status(503, "ServiceUnavailable", "x", true));
+  inf.run(&h.stop);
+  const auto& c = h.t.calls;
+  ASSERT_EQ(c.size(), 8u);
+  EXPECT_GE(ms_between(c[3], c[4]), 160);  // the third delay in a row: [160, 320)
+  EXPECT_GE(ms_between(c[5], c[6]), 40);   // after the quiet period: back to [40, 80)
+  EXPECT_LT(ms_between(c[5], c[6]), 160);
+  EXPECT_GE(ms_between(c[6], c[7]), 80);   // and growing again
+}
+
 TEST(Informer, TooManyRequestsHonoursRetryAfter) {
   Harness h;
   Informer inf(&h.t, services(), fast());  // backoff alone would be 5-10 ms

@@ -371,6 +371,42 @@ TEST(Kubeconfig, Table) {
   }
 }
 
+// Bad input never crashes: every prefix of a full kubeconfig, and each byte of it replaced by
+// characters YAML cares about, either loads or gives an error naming the file.
+TEST(Kubeconfig, DamagedFilesGiveErrorsNotCrashes) {
+  Scratch s;
+  const std::string full = s.write(
+      "full", one(kServer + "    certificate-authority-data: {CA_B64}\n",
+                  "    client-certificate: client.crt\n    client-key: client.key\n"
+                  "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                  "      command: p\n      args: [a]\n      env: [{name: A, value: b}]\n"
+                  "      interactiveMode: Never\n",
+                  "    namespace: edge\n"));
+  const std::string text = slurp(full);
+  int ok = 0, failed = 0;
+  auto try_text = [&](const std::string& t) {
+    std::ofstream(s.dir() + "/damaged") << t;
+    ClusterConfig c;
+    std::string error;
+    if (load_kubeconfig(s.dir() + "/damaged", "", &c, &error)) {
+      ++ok;
+    } else {
+      ++failed;
+      EXPECT_NE(error.find(s.dir()), std::string::npos) << error;
+    }
+  };
+  for (size_t n = 0; n <= text.size(); n += 3) try_text(text.substr(0, n));
+  for (size_t i = 0; i < text.size(); i += 11) {
+    for (char c : {':', '-', '[', '{', '&', '*', '\t', '"'}) {
+      std::string t = text;
+      t[i] = c;
+      try_text(t);
+    }
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(failed, 0);
+}
+
 // ---- in-cluster ----
 
 struct ServiceAccountDir {

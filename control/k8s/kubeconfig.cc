@@ -190,7 +190,8 @@ int count_certificates(const std::string& pem) {
   auto bio = mem_bio(pem);
   int n = 0;
   while (true) {
-    std::unique_ptr<X509, X509Free> x(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+    std::unique_ptr<X509, X509Free> x(
+        PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
     if (!x) break;
     ++n;
   }
@@ -201,7 +202,8 @@ int count_certificates(const std::string& pem) {
 // "" when `cert_pem` holds a certificate and `key_pem` its private key; else what is wrong.
 std::string check_cert_and_key(const std::string& cert_pem, const std::string& key_pem) {
   auto cb = mem_bio(cert_pem);
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(cb.get(), nullptr, no_passphrase, nullptr));
+  std::unique_ptr<X509, X509Free> cert(
+      PEM_read_bio_X509(cb.get(), nullptr, no_passphrase, nullptr));
   if (!cert) {
     ERR_clear_error();
     return "the client certificate is not a PEM certificate";
@@ -279,8 +281,8 @@ bool merge_list(const YAML::Node& root, const char* list, const char* inner,
     if (name.empty()) return fail(error, at + ": a " + list + " entry has no name");
     const YAML::Node body = item[inner];
     if (body && !body.IsNull() && !body.IsMap()) {
-      return fail(error, at + ": " + list + " entry " + in_quotes(name) + ": " + inner +
-                             " must be a map");
+      return fail(error,
+                  at + ": " + list + " entry " + in_quotes(name) + ": " + inner + " must be a map");
     }
     if (into->count(name)) continue;  // an earlier file (or entry) set it: it wins
     Entry e;
@@ -396,8 +398,9 @@ bool load_cluster(const std::string& name, const Entry& e, const std::string& or
   if (host_at >= out->server.size()) return fail(error, what + ": server has no host");
   if (!out->ca_pem.empty()) {
     if (out->insecure_skip_tls_verify) {
-      return fail(error, what + ": a certificate authority and insecure-skip-tls-verify are "
-                                "both set; keep one");
+      return fail(error, what +
+                             ": a certificate authority and insecure-skip-tls-verify are "
+                             "both set; keep one");
     }
     if (count_certificates(out->ca_pem) == 0) {
       return fail(error, what + ": the certificate authority holds no PEM certificate");
@@ -514,8 +517,9 @@ bool load_user(const std::string& name, const Entry& e, const std::string& origi
     }
   }
   if (!out->token.empty() && !token_file.empty()) {
-    return fail(error, what + ": both token and tokenFile are set; keep one (kubectl would "
-                              "send either, depending on whether the file is readable)");
+    return fail(error, what +
+                           ": both token and tokenFile are set; keep one (kubectl would "
+                           "send either, depending on whether the file is readable)");
   }
   if (!token_file.empty()) {
     out->token_file = resolve(e.dir, token_file);
@@ -523,7 +527,8 @@ bool load_user(const std::string& name, const Entry& e, const std::string& origi
     if (!read_file(out->token_file, &text, &why)) {
       return fail(error, what + ": tokenFile " + out->token_file + ": " + why);
     }
-    if (trim(text).empty()) return fail(error, what + ": tokenFile " + out->token_file + " is empty");
+    if (trim(text).empty())
+      return fail(error, what + ": tokenFile " + out->token_file + " is empty");
   }
   if (const YAML::Node x = u["exec"]; x && !x.IsNull()) {
     ExecConfig ex;
@@ -588,13 +593,12 @@ bool load_kubeconfig(const std::string& paths, const std::string& context, Clust
   if (ctx == merged.contexts.end()) {
     std::string names;
     for (const auto& [n, _] : merged.contexts) names += (names.empty() ? "" : ", ") + n;
-    std::string from = context.empty() ? " (the current-context of " +
-                                             merged.current_context_file + ")"
-                                       : "";
-    return fail(error, "kubeconfig " + paths + ": context " + in_quotes(ctx_name) + from +
-                           " is not defined" +
-                           (names.empty() ? std::string(" (no contexts)")
-                                          : " (contexts: " + names + ")"));
+    std::string from =
+        context.empty() ? " (the current-context of " + merged.current_context_file + ")" : "";
+    return fail(error,
+                "kubeconfig " + paths + ": context " + in_quotes(ctx_name) + from +
+                    " is not defined" +
+                    (names.empty() ? std::string(" (no contexts)") : " (contexts: " + names + ")"));
   }
   const Entry& ce = ctx->second;
   out->origin = "kubeconfig " + ce.file + ", context " + ctx_name;
@@ -610,8 +614,8 @@ bool load_kubeconfig(const std::string& paths, const std::string& context, Clust
     if (cluster.empty()) return fail(error, what + ": names no cluster");
     if (user.empty()) return fail(error, what + ": names no user");
     if (!out->namespace_.empty() && !is_dns_label(out->namespace_)) {
-      return fail(error, what + ": namespace " + in_quotes(out->namespace_) +
-                             " is not a DNS label");
+      return fail(error,
+                  what + ": namespace " + in_quotes(out->namespace_) + " is not a DNS label");
     }
     const auto cl = merged.clusters.find(cluster);
     if (cl == merged.clusters.end()) {
@@ -641,8 +645,9 @@ bool in_cluster_config(const InClusterEnv& env, ClusterConfig* out, std::string*
   *out = ClusterConfig{};
   out->origin = "in-cluster";
   if (env.host.empty() || env.port.empty()) {
-    return fail(error, "in-cluster: not running in a pod (KUBERNETES_SERVICE_HOST and "
-                       "KUBERNETES_SERVICE_PORT must both be set)");
+    return fail(error,
+                "in-cluster: not running in a pod (KUBERNETES_SERVICE_HOST and "
+                "KUBERNETES_SERVICE_PORT must both be set)");
   }
   if (env.port.size() > 5 || env.port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(env.port) == 0 || std::stoi(env.port) > 65535) {
@@ -774,8 +779,8 @@ bool parse_exec_credential(const std::string& stdout_text, const std::string& wa
                              " is not RFC 3339");
     }
     // The plugin speaks wall-clock time; our cache runs on the steady clock.
-    out->expires = steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    at - wall_now);
+    out->expires =
+        steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - wall_now);
   }
   return true;
 }
@@ -843,7 +848,8 @@ bool run_plugin(const ExecConfig& ex, const std::string& exec_info, std::string*
   envp.push_back(nullptr);
 
   int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(error, std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0)
+    return fail(error, std::string("pipe: ") + std::strerror(errno));
   // The second pipe carries execve's errno to the parent; CLOEXEC closes it on success.
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
     ::close(out_pipe[0]);

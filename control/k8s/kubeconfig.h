@@ -40,7 +40,8 @@ struct ExecConfig {
 
 struct ClusterConfig {
   std::string server;  // "https://host:port" (maybe with a path prefix), no trailing slash
-  std::string ca_pem;  // PEM text (certificate-authority file read, or -data decoded); "" = system CAs
+  std::string
+      ca_pem;  // PEM text (certificate-authority file read, or -data decoded); "" = system CAs
   bool insecure_skip_tls_verify = false;
   std::string tls_server_name;
   std::string client_cert_pem, client_key_pem;
@@ -49,7 +50,8 @@ struct ClusterConfig {
   std::optional<ExecConfig> exec;
   std::string username, password;
   std::string namespace_;  // the context's namespace ("" when none)
-  std::string origin;  // for messages: "kubeconfig /etc/portico/kubeconfig, context edge" or "in-cluster"
+  std::string
+      origin;  // for messages: "kubeconfig /etc/portico/kubeconfig, context edge" or "in-cluster"
 };
 
 // `paths`: one file or a KUBECONFIG-style ':'-separated list (merged: the first file that sets a

@@ -4,9 +4,9 @@
 #include "control/k8s/kubeconfig.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -96,8 +96,7 @@ std::string one(const std::string& cluster_body, const std::string& user_body,
                 const std::string& extra_context = "") {
   return "apiVersion: v1\nkind: Config\ncurrent-context: ctx\n"
          "clusters:\n- name: c\n  cluster:\n" +
-         cluster_body +
-         "users:\n- name: u\n  user:\n" + user_body +
+         cluster_body + "users:\n- name: u\n  user:\n" + user_body +
          "contexts:\n- name: ctx\n  context:\n    cluster: c\n    user: u\n" + extra_context;
 }
 const std::string kServer = "    server: https://api.example:6443\n";
@@ -115,7 +114,10 @@ struct LoadCase {
 
 std::vector<LoadCase> load_cases() {
   return {
-      {"minimal", {{"config", one(kServer, kTokenUser)}}, "config", "",
+      {"minimal",
+       {{"config", one(kServer, kTokenUser)}},
+       "config",
+       "",
        [](const ClusterConfig& c, const Scratch& s) {
          EXPECT_EQ(c.server, "https://api.example:6443");
          EXPECT_EQ(c.token, kToken);
@@ -131,7 +133,8 @@ std::vector<LoadCase> load_cases() {
                        "    client-certificate-data: {CERT_B64}\n"
                        "    client-key-data: {KEY_B64}\n",
                        "    namespace: edge\n")}},
-       "config", "",
+       "config",
+       "",
        [](const ClusterConfig& c, const Scratch& s) {
          EXPECT_EQ(c.ca_pem, s.pem("ca.crt"));
          EXPECT_EQ(c.client_cert_pem, s.pem("client.crt"));
@@ -145,7 +148,8 @@ std::vector<LoadCase> load_cases() {
        {{"sub/dir/config", one(kServer + "    certificate-authority: ../../ca.crt\n",
                                "    client-certificate: ../../client.crt\n"
                                "    client-key: {DIR}/client.key\n")}},
-       "sub/dir/config", "",
+       "sub/dir/config",
+       "",
        [](const ClusterConfig& c, const Scratch& s) {
          EXPECT_EQ(c.ca_pem, s.pem("ca.crt"));
          EXPECT_EQ(c.client_cert_pem, s.pem("client.crt"));
@@ -153,7 +157,9 @@ std::vector<LoadCase> load_cases() {
        },
        {}},
       {"server: trailing slash dropped, scheme-less gets https",
-       {{"config", one("    server: api.example:6443//\n", kTokenUser)}}, "config", "",
+       {{"config", one("    server: api.example:6443//\n", kTokenUser)}},
+       "config",
+       "",
        [](const ClusterConfig& c, const Scratch&) {
          EXPECT_EQ(c.server, "https://api.example:6443");
        },
@@ -170,7 +176,8 @@ std::vector<LoadCase> load_cases() {
          "contexts:\n- name: ctx\n  context: {cluster: c, user: u, namespace: from-b}\n"
          "- name: other\n  context: {cluster: c, user: u}\n"},
         {"b/token", "file-token\n"}},
-       "a/config:{DIR}/b/config", "",
+       "a/config:{DIR}/b/config",
+       "",
        [](const ClusterConfig& c, const Scratch& s) {
          EXPECT_EQ(c.server, "https://first:6443");
          EXPECT_EQ(c.namespace_, "from-a");
@@ -179,30 +186,36 @@ std::vector<LoadCase> load_cases() {
        },
        {}},
       {"merged list: a missing file is skipped",
-       {{"config", one(kServer, kTokenUser)}}, "nope:{DIR}/config", "",
-       [](const ClusterConfig& c, const Scratch&) { EXPECT_EQ(c.token, kToken); }, {}},
+       {{"config", one(kServer, kTokenUser)}},
+       "nope:{DIR}/config",
+       "",
+       [](const ClusterConfig& c, const Scratch&) { EXPECT_EQ(c.token, kToken); },
+       {}},
       {"chosen context beats current-context",
-       {{"config", "current-context: ctx\n"
-                   "clusters:\n- name: c\n  cluster: {server: https://api.example:6443}\n"
-                   "- name: c2\n  cluster: {server: https://other:443}\n"
-                   "users:\n- name: u\n  user: {token: t}\n"
-                   "contexts:\n- name: ctx\n  context: {cluster: c, user: u}\n"
-                   "- name: other\n  context: {cluster: c2, user: u}\n"}},
-       "config", "other",
+       {{"config",
+         "current-context: ctx\n"
+         "clusters:\n- name: c\n  cluster: {server: https://api.example:6443}\n"
+         "- name: c2\n  cluster: {server: https://other:443}\n"
+         "users:\n- name: u\n  user: {token: t}\n"
+         "contexts:\n- name: ctx\n  context: {cluster: c, user: u}\n"
+         "- name: other\n  context: {cluster: c2, user: u}\n"}},
+       "config",
+       "other",
        [](const ClusterConfig& c, const Scratch& s) {
          EXPECT_EQ(c.server, "https://other:443");
          EXPECT_EQ(c.origin, "kubeconfig " + s.dir() + "/config, context other");
        },
        {}},
       {"exec plugin config",
-       {{"config",
-         one(kServer, "    exec:\n"
-                      "      apiVersion: client.authentication.k8s.io/v1beta1\n"
-                      "      command: ./bin/plugin\n"
-                      "      args: [get-token, --cluster, edge]\n"
-                      "      env:\n      - name: REGION\n        value: eu\n"
-                      "      provideClusterInfo: true\n")}},
-       "config", "",
+       {{"config", one(kServer,
+                       "    exec:\n"
+                       "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+                       "      command: ./bin/plugin\n"
+                       "      args: [get-token, --cluster, edge]\n"
+                       "      env:\n      - name: REGION\n        value: eu\n"
+                       "      provideClusterInfo: true\n")}},
+       "config",
+       "",
        [](const ClusterConfig& c, const Scratch& s) {
          ASSERT_TRUE(c.exec);
          EXPECT_EQ(c.exec->command, "./bin/plugin");
@@ -216,12 +229,14 @@ std::vector<LoadCase> load_cases() {
        },
        {}},
       {"user without credentials (anonymous) and insecure TLS",
-       {{"config", "current-context: ctx\n"
-                   "clusters:\n- name: c\n  cluster:\n    server: https://a:1\n"
-                   "    insecure-skip-tls-verify: true\n"
-                   "users:\n- name: u\n"
-                   "contexts:\n- name: ctx\n  context: {cluster: c, user: u}\n"}},
-       "config", "",
+       {{"config",
+         "current-context: ctx\n"
+         "clusters:\n- name: c\n  cluster:\n    server: https://a:1\n"
+         "    insecure-skip-tls-verify: true\n"
+         "users:\n- name: u\n"
+         "contexts:\n- name: ctx\n  context: {cluster: c, user: u}\n"}},
+       "config",
+       "",
        [](const ClusterConfig& c, const Scratch&) {
          EXPECT_TRUE(c.insecure_skip_tls_verify);
          EXPECT_EQ(c.token, "");
@@ -229,7 +244,8 @@ std::vector<LoadCase> load_cases() {
        },
        {}},
       {"basic auth",
-       {{"config", one(kServer, "    username: admin\n    password: s3cr3t-pass\n")}}, "config",
+       {{"config", one(kServer, "    username: admin\n    password: s3cr3t-pass\n")}},
+       "config",
        "",
        [](const ClusterConfig& c, const Scratch&) {
          EXPECT_EQ(c.username, "admin");
@@ -239,109 +255,208 @@ std::vector<LoadCase> load_cases() {
       {"a broken entry nobody uses is not an error",
        {{"config", one(kServer, kTokenUser) +
                        "- name: broken\n  context:\n    cluster: nowhere\n    user: nobody\n"}},
-       "config", "", [](const ClusterConfig& c, const Scratch&) { EXPECT_EQ(c.token, kToken); },
+       "config",
+       "",
+       [](const ClusterConfig& c, const Scratch&) { EXPECT_EQ(c.token, kToken); },
        {}},
 
       // ---- errors ----
       {"context names a missing cluster",
-       {{"config", one(kServer, kTokenUser,
-                       "- name: bad\n  context:\n    cluster: gone\n    user: u\n")}},
-       "config", "bad", nullptr, {"/config", "context bad", "cluster \"gone\" is not defined"}},
+       {{"config",
+         one(kServer, kTokenUser, "- name: bad\n  context:\n    cluster: gone\n    user: u\n")}},
+       "config",
+       "bad",
+       nullptr,
+       {"/config", "context bad", "cluster \"gone\" is not defined"}},
       {"context names a missing user",
-       {{"config", one(kServer, kTokenUser,
-                       "- name: bad\n  context:\n    cluster: c\n    user: gone\n")}},
-       "config", "bad", nullptr, {"context bad", "user \"gone\" is not defined"}},
-      {"chosen context not defined", {{"config", one(kServer, kTokenUser)}}, "config", "nope",
-       nullptr, {"/config", "context \"nope\"", "not defined", "contexts: ctx"}},
+       {{"config",
+         one(kServer, kTokenUser, "- name: bad\n  context:\n    cluster: c\n    user: gone\n")}},
+       "config",
+       "bad",
+       nullptr,
+       {"context bad", "user \"gone\" is not defined"}},
+      {"chosen context not defined",
+       {{"config", one(kServer, kTokenUser)}},
+       "config",
+       "nope",
+       nullptr,
+       {"/config", "context \"nope\"", "not defined", "contexts: ctx"}},
       {"no context at all",
-       {{"config", "clusters:\n- name: c\n  cluster: {server: https://a:1}\n"}}, "config", "",
-       nullptr, {"no context chosen and no current-context"}},
+       {{"config", "clusters:\n- name: c\n  cluster: {server: https://a:1}\n"}},
+       "config",
+       "",
+       nullptr,
+       {"no context chosen and no current-context"}},
       {"missing file", {}, "nope", "", nullptr, {"/nope", "No such file"}},
       {"every file of a list missing", {}, "a:{DIR}/b", "", nullptr, {"none of these files"}},
       {"bad base64",
        {{"config", one(kServer + "    certificate-authority-data: QUJD*EVG\n", kTokenUser)}},
-       "config", "", nullptr,
+       "config",
+       "",
+       nullptr,
        {"/config", "context ctx", "cluster \"c\"", "certificate-authority-data", "base64",
         "byte 4"}},
       {"certificate authority data that is not PEM",
-       {{"config", one(kServer + "    certificate-authority-data: " + b64("hello") + "\n",
-                       kTokenUser)}},
-       "config", "", nullptr, {"no PEM certificate"}},
+       {{"config",
+         one(kServer + "    certificate-authority-data: " + b64("hello") + "\n", kTokenUser)}},
+       "config",
+       "",
+       nullptr,
+       {"no PEM certificate"}},
       {"client certificate without key",
-       {{"config", one(kServer, "    client-certificate-data: {CERT_B64}\n")}}, "config", "",
-       nullptr, {"context ctx", "user \"u\"", "certificate without a client key"}},
+       {{"config", one(kServer, "    client-certificate-data: {CERT_B64}\n")}},
+       "config",
+       "",
+       nullptr,
+       {"context ctx", "user \"u\"", "certificate without a client key"}},
       {"client key without certificate",
-       {{"config", one(kServer, "    client-key: client.key\n")}}, "config", "", nullptr,
+       {{"config", one(kServer, "    client-key: client.key\n")}},
+       "config",
+       "",
+       nullptr,
        {"user \"u\"", "key without a client certificate"}},
       {"client key of another certificate",
-       {{"config", one(kServer, "    client-certificate-data: {CERT_B64}\n"
-                                "    client-key-data: {OTHER_KEY_B64}\n")}},
-       "config", "", nullptr, {"does not belong to the client certificate"}},
+       {{"config", one(kServer,
+                       "    client-certificate-data: {CERT_B64}\n"
+                       "    client-key-data: {OTHER_KEY_B64}\n")}},
+       "config",
+       "",
+       nullptr,
+       {"does not belong to the client certificate"}},
       {"token and tokenFile both set",
        {{"config", one(kServer, kTokenUser + "    tokenFile: token\n")}, {"token", "x\n"}},
-       "config", "", nullptr, {"context ctx", "both token and tokenFile"}},
+       "config",
+       "",
+       nullptr,
+       {"context ctx", "both token and tokenFile"}},
       {"token and basic auth",
        {{"config", one(kServer, kTokenUser + "    username: a\n    password: s3cr3t-pass\n")}},
-       "config", "", nullptr, {"more than one way", "token, username/password"}},
+       "config",
+       "",
+       nullptr,
+       {"more than one way", "token, username/password"}},
       {"certificate-authority and -data both set",
        {{"config", one(kServer + "    certificate-authority: ca.crt\n"
                                  "    certificate-authority-data: {CA_B64}\n",
                        kTokenUser)}},
-       "config", "", nullptr, {"both certificate-authority and certificate-authority-data"}},
+       "config",
+       "",
+       nullptr,
+       {"both certificate-authority and certificate-authority-data"}},
       {"missing certificate-authority file",
-       {{"config", one(kServer + "    certificate-authority: nope.crt\n", kTokenUser)}}, "config",
-       "", nullptr, {"/nope.crt", "No such file", "context ctx"}},
+       {{"config", one(kServer + "    certificate-authority: nope.crt\n", kTokenUser)}},
+       "config",
+       "",
+       nullptr,
+       {"/nope.crt", "No such file", "context ctx"}},
       {"missing tokenFile",
-       {{"config", one(kServer, "    tokenFile: nope\n")}}, "config", "", nullptr,
+       {{"config", one(kServer, "    tokenFile: nope\n")}},
+       "config",
+       "",
+       nullptr,
        {"tokenFile", "/nope"}},
       {"auth-provider gcp refused",
-       {{"config", one(kServer, "    auth-provider:\n      name: gcp\n"
-                                "      config: {access-token: s3cr3t-token}\n")}},
-       "config", "", nullptr, {"auth-provider \"gcp\"", "gke-gcloud-auth-plugin"}},
+       {{"config", one(kServer,
+                       "    auth-provider:\n      name: gcp\n"
+                       "      config: {access-token: s3cr3t-token}\n")}},
+       "config",
+       "",
+       nullptr,
+       {"auth-provider \"gcp\"", "gke-gcloud-auth-plugin"}},
       {"auth-provider oidc refused",
-       {{"config", one(kServer, "    auth-provider:\n      name: oidc\n"
-                                "      config: {client-secret: s3cr3t-oidc}\n")}},
-       "config", "", nullptr, {"auth-provider \"oidc\"", "exec plugin"}},
+       {{"config", one(kServer,
+                       "    auth-provider:\n      name: oidc\n"
+                       "      config: {client-secret: s3cr3t-oidc}\n")}},
+       "config",
+       "",
+       nullptr,
+       {"auth-provider \"oidc\"", "exec plugin"}},
       {"exec v1 without interactiveMode",
-       {{"config", one(kServer, "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                                "      command: plugin\n")}},
-       "config", "", nullptr, {"interactiveMode is required"}},
+       {{"config", one(kServer,
+                       "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                       "      command: plugin\n")}},
+       "config",
+       "",
+       nullptr,
+       {"interactiveMode is required"}},
       {"exec interactiveMode Always",
-       {{"config", one(kServer, "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                                "      command: plugin\n      interactiveMode: Always\n")}},
-       "config", "", nullptr, {"Always needs a terminal"}},
+       {{"config", one(kServer,
+                       "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                       "      command: plugin\n      interactiveMode: Always\n")}},
+       "config",
+       "",
+       nullptr,
+       {"Always needs a terminal"}},
       {"exec v1alpha1",
-       {{"config", one(kServer, "    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n"
-                                "      command: plugin\n")}},
-       "config", "", nullptr, {"v1alpha1 is no longer supported"}},
+       {{"config", one(kServer,
+                       "    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n"
+                       "      command: plugin\n")}},
+       "config",
+       "",
+       nullptr,
+       {"v1alpha1 is no longer supported"}},
       {"exec with a token too",
        {{"config", one(kServer, kTokenUser + "    exec:\n      apiVersion: "
                                              "client.authentication.k8s.io/v1beta1\n"
                                              "      command: plugin\n")}},
-       "config", "", nullptr, {"more than one way", "token, exec"}},
-      {"not YAML", {{"config", "clusters: [\n  - {name: c\n"}}, "config", "", nullptr,
+       "config",
+       "",
+       nullptr,
+       {"more than one way", "token, exec"}},
+      {"not YAML",
+       {{"config", "clusters: [\n  - {name: c\n"}},
+       "config",
+       "",
+       nullptr,
        {"/config:", "not YAML"}},
-      {"clusters not a list", {{"config", "clusters: {name: c}\n"}}, "config", "", nullptr,
+      {"clusters not a list",
+       {{"config", "clusters: {name: c}\n"}},
+       "config",
+       "",
+       nullptr,
        {"/config:1", "clusters must be a list"}},
-      {"a scalar document", {{"config", "just words\n"}}, "config", "", nullptr,
+      {"a scalar document",
+       {{"config", "just words\n"}},
+       "config",
+       "",
+       nullptr,
        {"not a Config map"}},
-      {"kind is not Config", {{"config", "kind: Pod\n"}}, "config", "", nullptr,
+      {"kind is not Config",
+       {{"config", "kind: Pod\n"}},
+       "config",
+       "",
+       nullptr,
        {"kind is \"Pod\""}},
       {"cluster without server",
-       {{"config", one("    tls-server-name: x\n", kTokenUser)}}, "config", "", nullptr,
+       {{"config", one("    tls-server-name: x\n", kTokenUser)}},
+       "config",
+       "",
+       nullptr,
        {"cluster \"c\"", "no server"}},
       {"server field of the wrong type",
-       {{"config", one("    server: [a, b]\n", kTokenUser)}}, "config", "", nullptr,
+       {{"config", one("    server: [a, b]\n", kTokenUser)}},
+       "config",
+       "",
+       nullptr,
        {"server (line 7) must be a string"}},
       {"impersonation refused",
-       {{"config", one(kServer, kTokenUser + "    as: someone\n")}}, "config", "", nullptr,
+       {{"config", one(kServer, kTokenUser + "    as: someone\n")}},
+       "config",
+       "",
+       nullptr,
        {"impersonation (as)"}},
       {"proxy-url refused",
-       {{"config", one(kServer + "    proxy-url: http://proxy:3128\n", kTokenUser)}}, "config",
-       "", nullptr, {"proxy-url is not supported"}},
+       {{"config", one(kServer + "    proxy-url: http://proxy:3128\n", kTokenUser)}},
+       "config",
+       "",
+       nullptr,
+       {"proxy-url is not supported"}},
       {"namespace not a DNS label",
-       {{"config", one(kServer, kTokenUser, "    namespace: Not_Valid\n")}}, "config", "",
-       nullptr, {"namespace \"Not_Valid\""}},
+       {{"config", one(kServer, kTokenUser, "    namespace: Not_Valid\n")}},
+       "config",
+       "",
+       nullptr,
+       {"namespace \"Not_Valid\""}},
   };
 }
 
@@ -363,8 +478,8 @@ TEST(Kubeconfig, Table) {
       continue;
     }
     ASSERT_FALSE(ok);
-    for (const auto& want : tc.error_has) EXPECT_NE(error.find(want), std::string::npos)
-        << "error: " << error << "\nwant: " << want;
+    for (const auto& want : tc.error_has)
+      EXPECT_NE(error.find(want), std::string::npos) << "error: " << error << "\nwant: " << want;
     for (const char* secret : {kToken, kPassword, kOidcSecret, "PRIVATE KEY"}) {
       EXPECT_EQ(error.find(secret), std::string::npos) << "error leaks a secret: " << error;
     }
@@ -375,13 +490,13 @@ TEST(Kubeconfig, Table) {
 // characters YAML cares about, either loads or gives an error naming the file.
 TEST(Kubeconfig, DamagedFilesGiveErrorsNotCrashes) {
   Scratch s;
-  const std::string full = s.write(
-      "full", one(kServer + "    certificate-authority-data: {CA_B64}\n",
-                  "    client-certificate: client.crt\n    client-key: client.key\n"
-                  "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                  "      command: p\n      args: [a]\n      env: [{name: A, value: b}]\n"
-                  "      interactiveMode: Never\n",
-                  "    namespace: edge\n"));
+  const std::string full =
+      s.write("full", one(kServer + "    certificate-authority-data: {CA_B64}\n",
+                          "    client-certificate: client.crt\n    client-key: client.key\n"
+                          "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                          "      command: p\n      args: [a]\n      env: [{name: A, value: b}]\n"
+                          "      interactiveMode: Never\n",
+                          "    namespace: edge\n"));
   const std::string text = slurp(full);
   int ok = 0, failed = 0;
   auto try_text = [&](const std::string& t) {
@@ -490,7 +605,8 @@ TEST(TokenSource, StaticAndNone) {
   EXPECT_EQ(ts.token(&error), "static");
   ts.invalidate();
   EXPECT_EQ(ts.token(&error), "static");
-  EXPECT_EQ(ts.client_cert_and_key(&error), std::make_pair(std::string("CERT"), std::string("KEY")));
+  EXPECT_EQ(ts.client_cert_and_key(&error),
+            std::make_pair(std::string("CERT"), std::string("KEY")));
 }
 
 TEST(TokenSource, FileReReadAfter60sAndAfterInvalidate) {
@@ -539,8 +655,8 @@ std::string plugin_script(const std::string& body) {
 }
 
 std::string rfc3339_in(seconds from_now) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
-                                                             from_now);
+  const std::time_t t =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + from_now);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
@@ -565,12 +681,13 @@ ClusterConfig load_exec_config(const Scratch& s, const std::string& api_version,
 TEST(TokenSource, ExecCachedUntilExpiryAndReRunAfterInvalidate) {
   Scratch s;
   const std::string v1 = "client.authentication.k8s.io/v1";
-  s.write("kube/plugins/get-token",
-          plugin_script("{\"apiVersion\":\"" + v1 +
-                        "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tok-$n-$FLAVOUR-$2\","
-                        "\"expirationTimestamp\":\"" +
-                        rfc3339_in(seconds(120)) + "\"}}"),
-          true);
+  s.write(
+      "kube/plugins/get-token",
+      plugin_script("{\"apiVersion\":\"" + v1 +
+                    "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tok-$n-$FLAVOUR-$2\","
+                    "\"expirationTimestamp\":\"" +
+                    rfc3339_in(seconds(120)) + "\"}}"),
+      true);
   FakeClock clock;
   TokenSource ts(load_exec_config(s, v1), clock.fn());
   std::string error;
@@ -616,11 +733,11 @@ TEST(TokenSource, ExecWithoutExpiryIsCachedUntilInvalidate) {
 TEST(TokenSource, ExecClientCertificate) {
   Scratch s;
   const std::string v1 = "client.authentication.k8s.io/v1";
-  nlohmann::json cred = {{"apiVersion", v1},
-                         {"kind", "ExecCredential"},
-                         {"status",
-                          {{"clientCertificateData", s.pem("client.crt")},
-                           {"clientKeyData", s.pem("client.key")}}}};
+  nlohmann::json cred = {
+      {"apiVersion", v1},
+      {"kind", "ExecCredential"},
+      {"status",
+       {{"clientCertificateData", s.pem("client.crt")}, {"clientKeyData", s.pem("client.key")}}}};
   s.write("kube/plugins/get-token", plugin_script(cred.dump()), true);
   TokenSource ts(load_exec_config(s, v1));
   std::string error;
@@ -652,7 +769,8 @@ TEST(TokenSource, ExecFailures) {
                      "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"s3cr3t-token\"}}"),
        {"apiVersion \"client.authentication.k8s.io/v1beta1\"", "asks for"}},
       {"no status", plugin_script(ok_head + "\"spec\":{}}"), {"no status"}},
-      {"nothing in status", plugin_script(ok_head + "\"status\":{}}"),
+      {"nothing in status",
+       plugin_script(ok_head + "\"status\":{}}"),
        {"neither a token nor a client certificate"}},
       {"certificate without key",
        plugin_script(ok_head + "\"status\":{\"clientCertificateData\":\"x\"}}"),
@@ -686,10 +804,10 @@ TEST(TokenSource, ExecFailures) {
 
 TEST(TokenSource, ExecNotOnPathShowsInstallHint) {
   Scratch s;
-  s.write("config",
-          one(kServer, "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                       "      command: portico-no-such-plugin\n      interactiveMode: Never\n"
-                       "      installHint: apt install the-plugin\n"));
+  s.write("config", one(kServer,
+                        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                        "      command: portico-no-such-plugin\n      interactiveMode: Never\n"
+                        "      installHint: apt install the-plugin\n"));
   ClusterConfig c;
   std::string error;
   ASSERT_TRUE(load_kubeconfig(s.dir() + "/config", "", &c, &error)) << error;
@@ -720,14 +838,15 @@ TEST(ExecCredential, ExpiryWithOffsetAndFraction) {
   const std::string v = "client.authentication.k8s.io/v1";
   ExecCredential cred;
   std::string error;
-  ASSERT_TRUE(parse_exec_credential(
-      R"({"apiVersion":")" + v + R"(","kind":"ExecCredential","status":{"token":"t",)"
-          R"("expirationTimestamp":"2026-01-01T02:10:00.123+02:00"}})",
-      v, wall, steady, &cred, &error))
+  ASSERT_TRUE(
+      parse_exec_credential(R"({"apiVersion":")" + v +
+                                R"(","kind":"ExecCredential","status":{"token":"t",)"
+                                R"("expirationTimestamp":"2026-01-01T02:10:00.123+02:00"}})",
+                            v, wall, steady, &cred, &error))
       << error;
   ASSERT_TRUE(cred.expires);
-  EXPECT_EQ(*cred.expires - steady, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                        seconds(600)));
+  EXPECT_EQ(*cred.expires - steady,
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds(600)));
   EXPECT_FALSE(parse_exec_credential("", v, wall, steady, &cred, &error));
   EXPECT_FALSE(parse_exec_credential("[1,2]", v, wall, steady, &cred, &error));
   EXPECT_FALSE(parse_exec_credential(R"({"kind":7})", v, wall, steady, &cred, &error));

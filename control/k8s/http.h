@@ -40,14 +40,19 @@ struct Endpoint {
   std::string tls_server_name;  // verify the server certificate against this name
   std::string client_cert_pem, client_key_pem;  // PEM text; both or neither
   std::string username, password;               // basic auth, rare
-  std::function<std::string()> bearer;          // current token per request ("" = none); may be empty
-  std::function<void()> on_unauthorized;        // called after a 401 (the token source re-reads)
+  // Both are called on the thread of the request() or stream() call, possibly on several threads
+  // at once, so they must be thread-safe. Neither is called with a lock of ours held.
+  std::function<std::string()> bearer;    // current token per request ("" = none); may be empty
+  std::function<void()> on_unauthorized;  // called after a 401 (the token source re-reads)
   std::string user_agent = "portico";
 };
 
 // Stream results, beyond transport.h: Response::status is the HTTP status received (0 if none);
 // Response::error is empty when the server ended the body or on_data returned false, and says
-// why otherwise ("cancelled", "idle: ...", a libcurl error).
+// why otherwise ("cancelled", "idle: ...", or libcurl's words, e.g. "transfer closed with
+// outstanding read data remaining" when the connection broke mid-body). `idle` counts from the
+// call (connecting included) and from every byte received; 0 turns the watchdog off. An
+// exception thrown by on_data ends the stream and is rethrown from stream().
 class CurlTransport final : public Transport {
  public:
   // Never throws on a bad Endpoint: every call then fails with status 0 and config_error().

@@ -20,6 +20,8 @@ Routes (both ports):
                           into chunks of random sizes (1..64 bytes, cuts fall inside lines and
                           inside multi-byte UTF-8) with a pause of M ms between chunks
   /stall                  a chunked 200 that sends one chunk and then nothing for 60 s
+  /cut                    a chunked 200 that sends one chunk and closes the connection without
+                          the last chunk (a watch broken by a restarting API server)
   /slow?ms=M              waits M ms, then answers like /echo
 """
 
@@ -169,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/slow":
             time.sleep(int(q.get("ms", "1000")) / 1000.0)
             return self._echo(body)
-        if url.path in ("/stream", "/stall"):
+        if url.path in ("/stream", "/stall", "/cut"):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
@@ -177,6 +179,10 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/stall":
                 self._chunk(line(0).encode())
                 time.sleep(60)
+                return
+            if url.path == "/cut":
+                self._chunk(line(0).encode())
+                self.close_connection = True
                 return
             n, pause = int(q.get("lines", "10")), int(q.get("pause_ms", "0")) / 1000.0
             rng = random.Random(int(q.get("seed", "1")))

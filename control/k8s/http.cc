@@ -60,7 +60,8 @@ bool iequals_prefix(std::string_view line, std::string_view prefix) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -70,8 +71,7 @@ std::string_view trim(std::string_view s) {
 std::string scrub(std::string text, std::initializer_list<std::string_view> secrets) {
   for (std::string_view secret : secrets) {
     if (secret.empty()) continue;
-    for (size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 10)) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10)) {
       text.replace(at, secret.size(), "<redacted>");
     }
   }
@@ -260,7 +260,6 @@ struct Call {
   std::chrono::seconds idle{0};  // 0: no watchdog
 };
 
-
 // Sets the options of one exchange on `easy` and drives it to its end. Everything borrowed
 // (header lists, buffers) lives on this frame and outlives the transfer.
 Response run(const Endpoint& ep, const std::string& base_url, const std::string& connect_to,
@@ -361,11 +360,11 @@ Response run(const Endpoint& ep, const std::string& base_url, const std::string&
 
   const std::string_view method = call.method;
   if (call.body != nullptr) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(call.body->size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call.body->data());
   }
-  if (method != "GET" && method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method);
+  if (method != "GET" && method != "POST")
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method);
   if (method == "GET") curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
 
   long connect_ms = kConnectTimeoutMs;

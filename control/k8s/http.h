@@ -37,7 +37,7 @@ struct Endpoint {
   std::string server;  // "https://host:port[/prefix]" (http:// allowed, for tests only)
   std::string ca_pem;  // PEM text of the CA bundle; "" = the system's CAs
   bool insecure_skip_tls_verify = false;
-  std::string tls_server_name;  // verify the server certificate against this name
+  std::string tls_server_name;                  // verify the server certificate against this name
   std::string client_cert_pem, client_key_pem;  // PEM text; both or neither
   std::string username, password;               // basic auth, rare
   // Both are called on the thread of the request() or stream() call, possibly on several threads
@@ -79,9 +79,9 @@ class CurlTransport final : public Transport {
 
   Endpoint endpoint_;
   std::string config_error_;
-  std::string base_url_;    // server with tls_server_name as host, no trailing '/'
-  std::string connect_to_;  // "name:port:host:port" when tls_server_name is set
-  std::string host_header_; // "Host: host:port" when tls_server_name is set
+  std::string base_url_;     // server with tls_server_name as host, no trailing '/'
+  std::string connect_to_;   // "name:port:host:port" when tls_server_name is set
+  std::string host_header_;  // "Host: host:port" when tls_server_name is set
 
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Handle>> pool_;  // idle handles, most recently used last

@@ -248,10 +248,13 @@ TEST_F(HttpTest, BearerIsReadForEveryRequest) {
     EXPECT_EQ(body_of(resp)["headers"]["authorization"], "Bearer token-" + std::to_string(i));
   }
   std::string seen;
-  const Response s = t.stream("/echo", [&seen](std::string_view d) {
-    seen.append(d);
-    return true;
-  }, nullptr, 5s);
+  const Response s = t.stream(
+      "/echo",
+      [&seen](std::string_view d) {
+        seen.append(d);
+        return true;
+      },
+      nullptr, 5s);
   ASSERT_EQ(s.status, 200) << s.error;
   EXPECT_EQ(json::parse(seen)["headers"]["authorization"], "Bearer token-4");
   // An empty token means no Authorization header at all.
@@ -291,8 +294,8 @@ TEST_F(HttpTest, UnauthorizedCallsTheTokenSourceBack) {
   EXPECT_EQ(unauthorized, 1);
   // A watch answered 401 too, and its Status comes back as the body, not through on_data.
   bool called = false;
-  resp = t.stream("/status/401", [&called](std::string_view) { return called = true; }, nullptr,
-                  5s);
+  resp = t.stream(
+      "/status/401", [&called](std::string_view) { return called = true; }, nullptr, 5s);
   EXPECT_EQ(resp.status, 401);
   EXPECT_FALSE(called);
   EXPECT_EQ(body_of(resp)["kind"], "Status");
@@ -394,10 +397,13 @@ TEST_F(HttpTest, TlsServerNameVerifiesAgainstThatName) {
   // The Host header still names the address the kubeconfig gave.
   EXPECT_EQ(body_of(resp)["headers"]["host"], "127.0.0.1:" + std::to_string(peer_->port));
   std::string seen;
-  resp = named.stream("/echo", [&seen](std::string_view d) {
-    seen.append(d);
-    return true;
-  }, nullptr, 5s);
+  resp = named.stream(
+      "/echo",
+      [&seen](std::string_view d) {
+        seen.append(d);
+        return true;
+      },
+      nullptr, 5s);
   EXPECT_EQ(resp.status, 200) << resp.error;
   EXPECT_EQ(json::parse(seen)["method"], "GET");
 
@@ -435,10 +441,13 @@ TEST_F(HttpTest, StreamCutShortIsAnError) {
   // The informer must tell a watch the server ended (relist not needed) from a broken one.
   CurlTransport t(endpoint());
   std::string got;
-  const Response resp = t.stream("/cut", [&got](std::string_view d) {
-    got.append(d);
-    return true;
-  }, nullptr, 10s);
+  const Response resp = t.stream(
+      "/cut",
+      [&got](std::string_view d) {
+        got.append(d);
+        return true;
+      },
+      nullptr, 10s);
   EXPECT_EQ(resp.status, 200);
   EXPECT_EQ(got, expected_stream(1));
   EXPECT_NE(resp.error, "");
@@ -448,10 +457,13 @@ TEST_F(HttpTest, StreamStopsWhenOnDataSaysSo) {
   CurlTransport t(endpoint());
   int pieces = 0;
   const auto start = Clock::now();
-  const Response resp = t.stream("/stall", [&pieces](std::string_view) {
-    ++pieces;
-    return false;
-  }, nullptr, 30s);
+  const Response resp = t.stream(
+      "/stall",
+      [&pieces](std::string_view) {
+        ++pieces;
+        return false;
+      },
+      nullptr, 30s);
   EXPECT_EQ(resp.status, 200);
   EXPECT_EQ(resp.error, "");
   EXPECT_EQ(pieces, 1);
@@ -460,9 +472,11 @@ TEST_F(HttpTest, StreamStopsWhenOnDataSaysSo) {
 
 TEST_F(HttpTest, StreamRethrowsWhatOnDataThrows) {
   CurlTransport t(endpoint());
-  EXPECT_THROW(t.stream("/stream?lines=5", [](std::string_view) -> bool {
-    throw std::runtime_error("bad event");
-  }, nullptr, 5s), std::runtime_error);
+  EXPECT_THROW(
+      t.stream(
+          "/stream?lines=5",
+          [](std::string_view) -> bool { throw std::runtime_error("bad event"); }, nullptr, 5s),
+      std::runtime_error);
   // The handle went back to the pool in a usable state.
   Request r;
   r.path = "/echo";
@@ -480,20 +494,24 @@ TEST_F(HttpTest, CancelEndsAStreamWithin300Ms) {
     cancelled_at = Clock::now();
     cancel.store(true);
   });
-  const Response resp = t.stream("/stall", [&first](std::string_view) {
-    first.store(true);
-    return true;
-  }, &cancel, 30s);
+  const Response resp = t.stream(
+      "/stall",
+      [&first](std::string_view) {
+        first.store(true);
+        return true;
+      },
+      &cancel, 30s);
   const auto returned_at = Clock::now();
   canceller.join();
   EXPECT_EQ(resp.status, 200);
   EXPECT_EQ(resp.error, "cancelled");
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(returned_at - cancelled_at)
-                .count(),
-            300);
+  EXPECT_LT(
+      std::chrono::duration_cast<std::chrono::milliseconds>(returned_at - cancelled_at).count(),
+      300);
   // Already cancelled: nothing is sent at all.
   const auto start = Clock::now();
-  const Response again = t.stream("/stall", [](std::string_view) { return true; }, &cancel, 30s);
+  const Response again = t.stream(
+      "/stall", [](std::string_view) { return true; }, &cancel, 30s);
   EXPECT_EQ(again.status, 0);
   EXPECT_EQ(again.error, "cancelled");
   EXPECT_LT(ms_since(start), 100);
@@ -503,11 +521,14 @@ TEST_F(HttpTest, IdleWatchdogEndsAQuietStream) {
   CurlTransport t(endpoint());
   std::string got;
   Clock::time_point last_piece;
-  const Response resp = t.stream("/stall", [&](std::string_view d) {
-    got.append(d);
-    last_piece = Clock::now();
-    return true;
-  }, nullptr, 1s);
+  const Response resp = t.stream(
+      "/stall",
+      [&](std::string_view d) {
+        got.append(d);
+        last_piece = Clock::now();
+        return true;
+      },
+      nullptr, 1s);
   // Measured from the last byte, not the call: the handshake on a loaded machine is not idling.
   const long quiet = ms_since(last_piece);
   EXPECT_EQ(resp.status, 200);
@@ -557,7 +578,8 @@ TEST_F(HttpTest, ConnectionRefused) {
   EXPECT_EQ(resp.status, 0);
   EXPECT_NE(resp.error.find(port), std::string::npos) << resp.error;
   EXPECT_EQ(resp.error.find("s3cret"), std::string::npos);
-  const Response s = t.stream("/watch", [](std::string_view) { return true; }, nullptr, 5s);
+  const Response s = t.stream(
+      "/watch", [](std::string_view) { return true; }, nullptr, 5s);
   EXPECT_EQ(s.status, 0);
   EXPECT_NE(s.error, "");
   ::close(fd);
@@ -588,8 +610,8 @@ TEST_F(HttpTest, ParallelCallsFromSeveralThreads) {
         r.body = std::to_string(i * 100 + k);
         const Response resp = t.request(r);
         const json j = json::parse(resp.body, nullptr, false);
-        if (resp.status == 200 && !j.is_discarded() && j["body"] == r.body &&
-            j["path"] == r.path && j["headers"]["authorization"] == "Bearer shared")
+        if (resp.status == 200 && !j.is_discarded() && j["body"] == r.body && j["path"] == r.path &&
+            j["headers"]["authorization"] == "Bearer shared")
           ++good;
       }
     });
@@ -618,8 +640,8 @@ TEST_F(HttpTest, BadInputGivesAClearErrorAndKeepsSecretsOut) {
       {"not a URL", [](Endpoint& e) { e.server = "https://exa mple:6443"; }, "server URL"},
       {"wrong scheme", [](Endpoint& e) { e.server = "ftp://localhost:21"; }, "scheme"},
       {"query", [](Endpoint& e) { e.server += "/?a=b"; }, "query"},
-      {"credentials in URL",
-       [](Endpoint& e) { e.server = "https://user:hunter2@localhost:6443"; }, "credentials"},
+      {"credentials in URL", [](Endpoint& e) { e.server = "https://user:hunter2@localhost:6443"; },
+       "credentials"},
       {"cert without key", [](Endpoint& e) { e.client_cert_pem = "x"; }, "together"},
       {"bad tls_server_name", [](Endpoint& e) { e.tls_server_name = "a b"; }, "host name"},
       {"tls_server_name on http",
@@ -643,7 +665,9 @@ TEST_F(HttpTest, BadInputGivesAClearErrorAndKeepsSecretsOut) {
     EXPECT_EQ(resp.status, 0);
     EXPECT_EQ(resp.error, t.config_error());
     EXPECT_EQ(resp.error.find("hunter2"), std::string::npos);
-    EXPECT_EQ(t.stream("/w", [](std::string_view) { return true; }, nullptr, 1s).error,
+    EXPECT_EQ(t.stream(
+                   "/w", [](std::string_view) { return true; }, nullptr, 1s)
+                  .error,
               t.config_error());
   }
 

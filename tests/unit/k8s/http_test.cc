@@ -538,6 +538,23 @@ TEST_F(HttpTest, IdleWatchdogEndsAQuietStream) {
   EXPECT_LT(quiet, 1500);
 }
 
+TEST_F(HttpTest, IdleWatchdogSparesASlowButLiveStream) {
+  // Bytes trickle in every 60 ms for over a second: each one resets the 1 s watchdog.
+  CurlTransport t(endpoint());
+  std::string got;
+  const auto start = Clock::now();
+  const Response resp = t.stream(
+      "/stream?lines=30&pause_ms=60&seed=5",
+      [&got](std::string_view d) {
+        got.append(d);
+        return true;
+      },
+      nullptr, 1s);
+  EXPECT_EQ(resp.error, "");
+  EXPECT_EQ(got, expected_stream(30));
+  EXPECT_GT(ms_since(start), 1200);
+}
+
 TEST_F(HttpTest, RequestTimeout) {
   CurlTransport t(endpoint());
   Request r;

@@ -175,43 +175,42 @@ namespace {
 
 // Checks the Endpoint and works out the URL base and the tls_server_name plumbing. Returns why
 // the Endpoint is unusable, or "".
-std::string prepare(const Endpoint& endpoint_, std::string& base_url_, std::string& connect_to_,
-                    std::string& host_header_) {
-  const auto fail = [](std::string why) { return why; };
-  if (endpoint_.server.empty()) return fail("server URL is empty");
-  if (has_line_break(endpoint_.user_agent)) return fail("user agent contains a line break");
-  if (endpoint_.client_cert_pem.empty() != endpoint_.client_key_pem.empty())
-    return fail("client certificate and client key must be given together");
+std::string prepare(const Endpoint& ep, std::string& base_url, std::string& connect_to,
+                    std::string& host_header) {
+  if (ep.server.empty()) return "server URL is empty";
+  if (has_line_break(ep.user_agent)) return "user agent contains a line break";
+  if (ep.client_cert_pem.empty() != ep.client_key_pem.empty())
+    return "client certificate and client key must be given together";
 
   UrlParts url;
-  if (url.u == nullptr) return fail("libcurl: out of memory");
-  const CURLUcode rc = curl_url_set(url.u, CURLUPART_URL, endpoint_.server.c_str(), 0);
+  if (url.u == nullptr) return "libcurl: out of memory";
+  const CURLUcode rc = curl_url_set(url.u, CURLUPART_URL, ep.server.c_str(), 0);
   // The URL is quoted in errors only once it is known to carry no user:password.
-  if (rc != CURLUE_OK) return fail(std::string("server URL: ") + curl_url_strerror(rc));
+  if (rc != CURLUE_OK) return std::string("server URL: ") + curl_url_strerror(rc);
   if (!url.get(CURLUPART_USER).empty() || !url.get(CURLUPART_PASSWORD).empty())
-    return fail("server URL must not carry credentials (user:password@)");
-  const std::string quoted = "server \"" + endpoint_.server + "\": ";
+    return "server URL must not carry credentials (user:password@)";
+  const std::string quoted = "server \"" + ep.server + "\": ";
   const std::string scheme = url.get(CURLUPART_SCHEME);
-  if (scheme != "https" && scheme != "http") return fail(quoted + "scheme must be https");
+  if (scheme != "https" && scheme != "http") return quoted + "scheme must be https";
   if (!url.get(CURLUPART_QUERY).empty() || !url.get(CURLUPART_FRAGMENT).empty())
-    return fail(quoted + "must not have a query or fragment");
+    return quoted + "must not have a query or fragment";
 
-  if (!endpoint_.tls_server_name.empty()) {
-    const std::string& name = endpoint_.tls_server_name;
-    if (scheme != "https") return fail(quoted + "tls_server_name needs https");
+  if (!ep.tls_server_name.empty()) {
+    const std::string& name = ep.tls_server_name;
+    if (scheme != "https") return quoted + "tls_server_name needs https";
     if (has_control_or_space(name) || name.find_first_of(":/@[]") != std::string::npos)
-      return fail("tls_server_name \"" + name + "\" is not a host name");
+      return "tls_server_name \"" + name + "\" is not a host name";
     const std::string host = url.get(CURLUPART_HOST);  // IPv6 comes in brackets
     const std::string port = url.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
     const std::string explicit_port = url.get(CURLUPART_PORT);
-    connect_to_ = name + ":" + port + ":" + host + ":" + port;
-    host_header_ = "Host: " + host + (explicit_port.empty() ? "" : ":" + explicit_port);
+    connect_to = name + ":" + port + ":" + host + ":" + port;
+    host_header = "Host: " + host + (explicit_port.empty() ? "" : ":" + explicit_port);
     if (curl_url_set(url.u, CURLUPART_HOST, name.c_str(), 0) != CURLUE_OK)
-      return fail("tls_server_name \"" + name + "\" is not a host name");
+      return "tls_server_name \"" + name + "\" is not a host name";
   }
-  base_url_ = url.get(CURLUPART_URL);
-  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
-  if (base_url_.empty()) return fail(quoted + "cannot be used as a URL");
+  base_url = url.get(CURLUPART_URL);
+  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  if (base_url.empty()) return quoted + "cannot be used as a URL";
   return "";
 }
 

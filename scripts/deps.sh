@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build_packages=(
   g++ meson ninja-build pkg-config
   libdpdk-dev dpdk libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  nlohmann-json3-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
 )
 test_packages=(

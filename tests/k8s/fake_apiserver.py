@@ -123,6 +123,12 @@ RESOURCES = [
 # status.addresses and HTTPRoute status.parents are.
 MAP_LISTS = {"conditions": ("type",), "listeners": ("name",)}
 
+# ObjectMeta fields in the order the apiserver's encoder writes them (Go struct order).
+METADATA_ORDER = ["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
+                  "generation", "creationTimestamp", "deletionTimestamp",
+                  "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
+                  "finalizers", "managedFields"]
+
 # Times: metav1.Time is RFC 3339 to the second; metav1.MicroTime (Lease times) has exactly six
 # fraction digits.
 MICROTIME_FIELDS = ("acquireTime", "renewTime")
@@ -760,6 +766,7 @@ class Faults:
             self.unpaused = threading.Event()
         self.unpaused.set()
         self.short_pages = False
+        self.early_close_probability = 0.0  # per bookmark opportunity: end a watch early
         self.bookmark_probability = 0.5
         self.bookmark_interval = (0.5, 3.0)  # seconds between bookmark opportunities
         self.watch_drop_generation = getattr(self, "watch_drop_generation", 0)
@@ -908,6 +915,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self):
         t0 = time.monotonic()
         self.status_sent = 0
+        entry = None
         parsed = urllib.parse.urlsplit(self.path)
         path, query = parsed.path, parsed.query
         try:
@@ -924,11 +932,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path.startswith("/_admin/"):
                 self.admin(path, body)
                 return
-            self.app.record({"method": self.command, "path": path, "query": query,
-                             "params": params,
-                             "content_type": self.headers.get("Content-Type", ""),
-                             "user_agent": self.headers.get("User-Agent", ""),
-                             "body": body.decode("utf-8", "replace"), "time": time.time()})
+            entry = {"method": self.command, "path": path, "query": query, "params": params,
+                     "content_type": self.headers.get("Content-Type", ""),
+                     "user_agent": self.headers.get("User-Agent", ""),
+                     "body": body.decode("utf-8", "replace"), "time": time.time(),
+                     "status": None}
+            self.app.record(entry)
             self.serve_api(path, body)
         except ApiError as e:
             self.send_error_status(e)
@@ -942,8 +951,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
         finally:
-            log("%s %s%s -> %s (%d ms)" % (self.command, path, "?" + query if query else "",
-                                           self.status_sent or "cut",
+            if entry is not None:
+                with self.app.log_lock:
+                    entry["status"] = self.status_sent or None
+            log("%s %s%s -> %s%s (%d ms)" % (self.command, path, "?" + query if query else "",
+                                             self.status_sent or "nothing",
+                                             " cut" if getattr(self, "was_cut", False) else "",
                                            (time.monotonic() - t0) * 1000))
 
     # -- admin -----------------------------------------------------------------------------
@@ -1011,6 +1024,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     faults.too_old_mode = spec["too_old"]
                 if "short_pages" in spec:
                     faults.short_pages = bool(spec["short_pages"])
+                if "early_close_probability" in spec:
+                    faults.early_close_probability = float(spec["early_close_probability"])
                 if "bookmark_probability" in spec:
                     faults.bookmark_probability = float(spec["bookmark_probability"])
                 if "bookmark_interval" in spec:
@@ -1202,6 +1217,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def output(self, res, version, obj, in_list=False):
         o = copy.deepcopy(obj)
+        md = o.get("metadata") or {}
+        o["metadata"] = {k: md[k] for k in sorted(md, key=lambda k: (
+            METADATA_ORDER.index(k) if k in METADATA_ORDER else len(METADATA_ORDER), k))}
         if in_list and res.builtin:
             # Built-in types in a JSON list carry no kind/apiVersion per item; CRs do.
             o.pop("kind", None)
@@ -1438,6 +1456,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_stream()
                 return
             if now_t >= next_bookmark:
+                if rng.random() < faults.early_close_probability:
+                    # Servers end watches whenever they like; a clean end, not an error.
+                    self.end_stream()
+                    return
                 if bookmarks and rng.random() < faults.bookmark_probability:
                     self.send_pieces(rng, compact({"type": "BOOKMARK", "object": self.bookmark(
                         res, version, pos)}) + b"\n")
@@ -1482,7 +1504,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self.status_sent = "200 (cut)"
+        self.was_cut = True
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -2006,15 +2028,14 @@ def write_kubeconfig(app, port):
     d = app.dir
     host = app.args.bind if ":" not in app.args.bind else "[%s]" % app.args.bind
     scheme = "http" if app.args.http else "https"
-    with open(os.path.join(d, "ca.crt"), "rb") as f:
-        ca = base64.b64encode(f.read()).decode()
     if app.args.token_file_in_kubeconfig:
         user = "    tokenFile: %s\n" % os.path.join(os.path.abspath(d), "token")
     else:
         user = "    token: %s\n" % app.token()
     cluster = "    server: %s://%s:%d\n" % (scheme, host, port)
     if not app.args.http:
-        cluster += "    certificate-authority-data: %s\n" % ca
+        with open(os.path.join(d, "ca.crt"), "rb") as f:
+            cluster += "    certificate-authority-data: %s\n" % base64.b64encode(f.read()).decode()
     write_file(os.path.join(d, "kubeconfig"),
                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n" + cluster +
                "users:\n- name: fake\n  user:\n" + user +

@@ -623,6 +623,14 @@ class FakeApiServerTest(unittest.TestCase):
                          lst["metadata"]["resourceVersion"])
         self.assertEqual([e for e in w["events"] if e["type"] == "BOOKMARK"], [])
 
+    def test_early_close_is_a_clean_end(self):
+        base = self.ns("early")
+        self.k.fault(action="set", bookmark_interval=[0.1, 0.2], early_close_probability=1.0)
+        t0 = time.monotonic()
+        w = self.k.watch(base + "?watch=1&timeoutSeconds=30")
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual((w["status"], w["ended"], w["rest"]), (200, True, b""))
+
     def test_too_old_watch_as_http_410_and_as_error_event(self):
         s = self.small
         base = self.ns("old", s)
@@ -849,6 +857,7 @@ class FakeApiServerTest(unittest.TestCase):
                          ("PATCH", "/api/v1/namespaces/log/services/nope", "fieldManager=portico",
                           "application/apply-patch+yaml"))
         self.assertEqual(json.loads(last["body"])["metadata"]["name"], "nope")
+        self.assertEqual(last["status"], 201)  # apply creates
         self.assertNotIn("Authorization", json.dumps(log))
         self.k.admin("/_admin/reset", {})
         self.assertEqual(self.k.admin("/_admin/requests")[1]["requests"], [])

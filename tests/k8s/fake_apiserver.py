@@ -1485,7 +1485,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_pieces(self, rng, data):
         """Sends bytes as HTTP chunks cut at random offsets (possibly inside a UTF-8 character),
         each chunk flushed on its own so the client sees the cuts."""
-        cuts = sorted(set(rng.randrange(1, len(data)) for _ in range(rng.randint(0, 3))
+        # At least one cut per write (more for long ones), so every batch exercises reassembly.
+        cuts = sorted(set(rng.randrange(1, len(data))
+                          for _ in range(rng.randint(1, 2 + len(data) // 256))
                           if len(data) > 1))
         bounds = [0] + cuts + [len(data)]
         for a, b in zip(bounds, bounds[1:]):

@@ -42,6 +42,7 @@
 #include "control/announcer.h"
 #include "control/bgp/announce.h"
 #include "control/bgp/speaker.h"
+#include "control/k8s/sync.h"
 #include "control/eal_args.h"
 #include "control/kernel_iface.h"
 #include "control/metrics.h"
@@ -231,6 +232,8 @@ class Runner {
   void adopt(config::ObjectSet objects);
   void start_api();
   void stop_api();
+  void start_kubernetes();
+  void poll_kubernetes();
   void send_due_announcements();
   void init_l4();
   ServicesResult publish(const Plan& plan, const config::ObjectSet& objects,
@@ -296,6 +299,11 @@ class Runner {
   // The gRPC API (control/api): the object store (files + API objects), the requests the
   // gRPC threads post, recent events, drains, and the listener. Started after event=ready.
   std::unique_ptr<api::Store> store_;
+  // Kubernetes sync (NodeConfig spec.kubernetes.kubeconfig); null when files only.
+  std::unique_ptr<k8s::Sync> k8s_;
+  uint64_t k8s_applied_version_ = 0;  // the caches' version last taken into the store
+  uint64_t k8s_changed_ms_ = 0;       // when a newer version was first seen (debounce)
+  bool k8s_ready_logged_ = false;
   api::ControlQueue api_queue_;
   api::EventLog api_events_;
   api::DrainSet drains_;
@@ -970,6 +978,72 @@ void Runner::start_api() {
                store_->state_dir());
 }
 
+void Runner::start_kubernetes() {
+  const auto& k = node_.kubernetes;
+  if (k.kubeconfig.empty()) return;
+  std::string error;
+  k8s_ = k8s::Sync::start(k, &error);
+  if (k8s_ == nullptr) throw std::runtime_error("spec.kubernetes: " + error);
+  spdlog::info("event=k8s_started server={} source=\"{}\" kinds={}", k8s_->cluster().server,
+               k8s_->cluster().origin, k8s::watched_kinds().size());
+}
+
+// The cluster's objects join the store once every kind has been listed, then at each change of
+// the informers' caches (after 100 ms without a further one, so that a burst of events is one
+// publication). A rejected object is left out with an event; the rest still applies.
+void Runner::poll_kubernetes() {
+  if (k8s_ == nullptr) return;
+  k8s::ClusterCache& cache = k8s_->cache();
+  if (!cache.ready()) return;
+  if (!k8s_ready_logged_) {
+    k8s_ready_logged_ = true;
+    std::vector<std::string> absent;
+    for (const auto& h : cache.health()) {
+      if (h.state == k8s::InformerState::kNotInstalled) absent.push_back(h.kind);
+    }
+    spdlog::info("event=k8s_synced not_installed=\"{}\"", join(absent, " "));
+  }
+  const uint64_t v = cache.version();
+  if (v == k8s_applied_version_) return;
+  const uint64_t now = now_ms();
+  if (k8s_changed_ms_ == 0) k8s_changed_ms_ = now;
+  if (now - k8s_changed_ms_ < 100 && k8s_applied_version_ != 0) return;
+  k8s_changed_ms_ = 0;
+  k8s_applied_version_ = v;
+  std::vector<std::string> errors;
+  auto entries = cache.entries(&errors);
+  for (const auto& e : errors) spdlog::warn("event=k8s_object_unusable detail=\"{}\"", e);
+  api::Change change;
+  const size_t count = entries.size();
+  if (const api::Result r = store_->prepare_cluster(std::move(entries), &change); !r.ok()) {
+    // The files' or the API's own objects are at fault: the last good configuration stays.
+    spdlog::error("event=k8s_sync_failed detail=\"{}\" keeping_generation={}",
+                  r.message.substr(0, r.message.find('\n')), generation_);
+    api_events_.add("Warning", "ConfigRejected", "", "cluster sync: " + r.message);
+    return;
+  }
+  for (const auto& [key, why] : change.cluster_rejected) {
+    spdlog::warn("event=k8s_object_rejected object={} error=\"{}\"", key.str(), why);
+    api_events_.add("Warning", "ObjectRejected", key.str(), why);
+  }
+  api::Store::Undo undo;
+  if (const api::Result c = store_->commit(change, &undo); !c.ok()) {
+    spdlog::error("event=k8s_sync_failed detail=\"{}\"", c.message);
+    return;
+  }
+  try {
+    adopt(store_->objects());
+  } catch (const std::exception& e) {
+    store_->revert(undo);
+    spdlog::error("event=k8s_sync_failed detail=\"publishing: {}\" keeping_generation={}",
+                  e.what(), generation_);
+    return;
+  }
+  spdlog::info("event=k8s_applied objects={} rejected={} generation={}",
+               count - change.cluster_rejected.size(), change.cluster_rejected.size(),
+               generation_);
+}
+
 // Calls in progress get UNAVAILABLE; watchers end.
 void Runner::stop_api() {
   api_queue_.close();
@@ -1023,6 +1097,7 @@ int Runner::run() {
   last_reload_unix_ = unix_now();
   start_metrics();
   start_api();
+  start_kubernetes();
 
   sigset_t set;
   sigemptyset(&set);
@@ -1041,6 +1116,7 @@ int Runner::run() {
     // API requests the gRPC threads posted, answered here where the objects live.
     api_queue_.drain();
     if (api_control_ != nullptr) api_control_->poll_peer_states();
+    poll_kubernetes();
     send_due_announcements();
     service_neighbors();
     refresh_metrics(false);
@@ -1057,6 +1133,7 @@ int Runner::run() {
   }
 
   stop_api();
+  k8s_.reset();  // informers stop (their watches are cancelled)
   // Routers learn first that this node goes away (withdrawals, or graceful restart), while the
   // workers still forward what is in flight; only then do the workers stop.
   bgp_->shutdown(kBgpShutdownDeadline);

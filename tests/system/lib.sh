@@ -54,7 +54,9 @@ pass() {
 fail() {
   printf 'FAIL %s/%s: %s\n' "$SUITE" "$1" "${2:-failed}"
   # The details, when there is more to them than the one line already printed.
-  if [[ -n ${3:-} ]] && (($(grep -c . "$3" 2>/dev/null || echo 0) > 1)); then
+  local lines
+  lines=$(grep -c . "${3:-/dev/null}" 2>/dev/null) # prints 0 (and fails) for an empty file
+  if [[ -n ${3:-} ]] && ((${lines:-0} > 1)); then
     tail -n 25 "$3" | sed 's/^/    /'
   fi
   T_FAILED=$((T_FAILED + 1))

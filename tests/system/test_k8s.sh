@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Kubernetes sync against tests/k8s/fake_apiserver.py (the real wire protocol: list with
+# limit/continue, chunked watches cut at random byte offsets, bookmarks, 410, Status bodies),
+# run in Portico's namespace on its loopback: the NodeConfig, pool and L2Advertisement come
+# from a file, the Services and EndpointSlices from the API server. A Service created there
+# answers ARP and HTTP through its backends; a deleted one stops answering; an invalid one is
+# left out while the others stay; an API server outage (connections refused, then dropped
+# watches) leaves traffic flowing, and after it a new Service is picked up.
+# Checks run through `check`, so shellcheck sees their functions as unreachable (SC2317).
+# shellcheck source=tests/system/lib.sh disable=SC2317
+. "$(dirname "$0")/lib.sh"
+
+K8S="$T_TMP/k8s"
+CONF="$T_TMP/k8s.yaml"
+VIP1=203.0.113.30
+VIP2=203.0.113.31
+VIP3=203.0.113.32
+BAD=203.0.113.33
+
+require portico_built portico_built
+require python_cryptography "$PYTHON" -c "import cryptography"
+require testbed_up testbed_up
+require backends_listening start_backends --tcp 8080
+
+# The API server in Portico's namespace, on its loopback.
+mkdir -p "$K8S"
+ip netns exec "$P-portico" ip link set lo up
+ip netns exec "$P-portico" "$PYTHON" "$SYS_DIR/../k8s/fake_apiserver.py" --dir "$K8S" --seed 7 \
+  --bind 127.0.0.1 >"$T_TMP/apiserver.log" 2>&1 &
+BG_PIDS+=($!)
+apiserver_up() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $K8S/port ]] && return 0
+    sleep 0.1
+  done
+  tail -n 5 "$T_TMP/apiserver.log"
+  return 1
+}
+require apiserver_up apiserver_up
+PORT=$(cat "$K8S/port")
+
+# kapi METHOD PATH [JSON]: a request as kubectl would send it; prints the body, fails on non-2xx.
+kapi() {
+  ip netns exec "$P-portico" curl -sS --fail-with-body --cacert "$K8S/ca.crt" \
+    -H "Authorization: Bearer $(cat "$K8S/token")" -H "Content-Type: application/json" \
+    -X "$1" "https://127.0.0.1:$PORT$2" ${3:+--data-binary "$3"}
+}
+admin() {
+  ip netns exec "$P-portico" curl -sS --fail -k -H "Content-Type: application/json" \
+    -X POST "https://127.0.0.1:$PORT/_admin/$1" ${2:+--data-binary "$2"} >/dev/null
+}
+
+sed -n '/^apiVersion: portico.io/,/^---$/p' "$SYS_DIR/configs/l4.yaml" | sed '$d' |
+  sed -e "s|kubeconfig: \"\"|kubeconfig: \"$K8S/kubeconfig\"|" \
+    -e 's|grpc: "unix:///run/portico/api.sock"|grpc: ""|' -e 's|metrics: "127.0.0.1:9478"|metrics: ""|' >"$CONF"
+cat >>"$CONF" <<'YAML'
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: k8s-pool
+  namespace: metallb-system
+spec:
+  addresses: [203.0.113.30-203.0.113.39]
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: k8s-l2
+  namespace: metallb-system
+spec:
+  ipAddressPools: [k8s-pool]
+YAML
+require config_names_kubeconfig grep -q "kubeconfig: \"$K8S/kubeconfig\"" "$CONF"
+
+service_json() { # NAME VIP PORT
+  printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s","namespace":"k8s","annotations":{"metallb.io/loadBalancerIPs":"%s"}},"spec":{"type":"LoadBalancer","ports":[{"name":"http","protocol":"TCP","port":%s,"targetPort":8080}]}}' "$1" "$2" "$3"
+}
+slice_json() { # SERVICE
+  printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s-v4","namespace":"k8s","labels":{"kubernetes.io/service-name":"%s"}},"addressType":"IPv4","endpoints":[{"addresses":["%s"],"conditions":{"ready":true}},{"addresses":["%s"],"conditions":{"ready":true}}],"ports":[{"name":"http","protocol":"TCP","port":8080}]}' "$1" "$1" "${TB_ADDR4[be1]}" "${TB_ADDR4[be2]}"
+}
+create() { # NAME VIP PORT
+  kapi POST /api/v1/namespaces/k8s/services "$(service_json "$1" "$2" "$3")" >/dev/null &&
+    kapi POST /apis/discovery.k8s.io/v1/namespaces/k8s/endpointslices "$(slice_json "$1")" >/dev/null
+}
+
+check namespace_created kapi POST /api/v1/namespaces \
+  '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"k8s"}}'
+# Objects that exist before Portico starts come with the first list.
+check create_before_start create web1 "$VIP1" 80
+require portico_ready start_portico "$CONF"
+MAC=$(portico_mac)
+synced() { wait_until 15 grep -q "event=k8s_synced" "$PORTICO_LOG"; }
+check informers_synced synced
+check listed_service_arp arp_from "$VIP1" "$MAC" 5
+check listed_service_http get_many listed 10 "http://$VIP1/"
+
+# A Service created while Portico runs arrives by watch.
+check create_while_running create web2 "$VIP2" 80
+check watched_service_arp arp_from "$VIP2" "$MAC" 5
+check watched_service_http get_many watched 10 "http://$VIP2/"
+
+# An invalid Service is left out with an event; the rest stays.
+bad_service() {
+  kapi POST /api/v1/namespaces/k8s/services \
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"bad","namespace":"k8s","annotations":{"metallb.io/loadBalancerIPs":"'"$BAD"'"}},"spec":{"type":"LoadBalancer","ports":[{"port":70000}]}}' >/dev/null
+}
+check create_invalid bad_service
+rejected() { wait_until 5 grep -q "event=k8s_object_rejected object=Service/k8s/bad" "$PORTICO_LOG"; }
+check invalid_rejected rejected
+check invalid_not_answered no_arp "$BAD"
+check others_kept arp_from "$VIP1" "$MAC" 3
+
+# Deleted in the cluster: the address stops answering.
+check delete_service kapi DELETE /api/v1/namespaces/k8s/services/web2
+# silent_within SECONDS VIP: the address stops answering ARP within SECONDS (a watch event away).
+silent_within() {
+  wait_until "$1" no_arp "$2" >/dev/null 2>&1
+  no_arp "$2"
+}
+check deleted_silent silent_within 5 "$VIP2"
+
+# API server outage: connections refused for 6 s; traffic keeps flowing meanwhile.
+check outage_starts admin fault '{"action":"restart","seconds":6}'
+check outage_traffic_flows get_many outage 10 "http://$VIP1/"
+check outage_arp_answered arp_from "$VIP1" "$MAC" 3
+sleep 6
+# Back: dropped watches again, then a new Service is picked up (the informers resynced).
+check watches_dropped admin fault '{"action":"drop_watches"}'
+check create_after_outage create web3 "$VIP3" 80
+# The informers back off after the outage (client-go's 0.8 s doubling, with jitter): the new
+# Service arrives within their next attempts, without a restart of Portico.
+serves_within() { # SECONDS VIP
+  wait_until "$1" get_many probe 1 "http://$2/" >/dev/null 2>&1
+  arp_from "$2" "$MAC" 3
+}
+check after_outage_arp serves_within 30 "$VIP3"
+check after_outage_http get_many after 10 "http://$VIP3/"
+check still_serving_first arp_from "$VIP1" "$MAC" 3
+errors_logged() { grep -qE "event=k8s_informer_[a-z_]*(error|backoff|fail)" "$PORTICO_LOG"; }
+check outage_logged errors_logged
+
+check stopped stop_portico
+finish

@@ -63,13 +63,24 @@ const json* find_by(const json& list, const char* key, const json& value) {
   return nullptr;
 }
 
+// metav1.Condition as the Gateway API CRDs validate it: a write breaking these gets a 422, so
+// it is refused here, naming what is wrong.
 void check_conditions(const json& conditions, const std::string& where) {
   if (conditions.is_null()) return;
   if (!conditions.is_array()) throw std::invalid_argument(where + ".conditions is not a list");
   for (const json& c : conditions) {
-    if (!c.is_object() || !c.contains("type") || !c["type"].is_string() || !c.contains("status") ||
-        !c["status"].is_string())
-      throw std::invalid_argument(where + ".conditions has an entry without type and status");
+    if (!c.is_object() || !c.contains("type") || !c["type"].is_string() ||
+        c["type"].get<std::string>().empty())
+      throw std::invalid_argument(where + ".conditions has an entry without a type");
+    const std::string type = c["type"].get<std::string>();
+    const json status = c.value("status", json());
+    if (status != "True" && status != "False" && status != "Unknown")
+      throw std::invalid_argument(where + ".conditions[" + type +
+                                  "].status must be True, False or Unknown");
+    if (!c.contains("reason") || !c["reason"].is_string() || c["reason"].get<std::string>().empty())
+      throw std::invalid_argument(where + ".conditions[" + type + "] has no reason");
+    if (c.contains("message") && !c["message"].is_string())
+      throw std::invalid_argument(where + ".conditions[" + type + "].message is not a string");
   }
 }
 
@@ -96,7 +107,6 @@ json merge_conditions(const json& current, const json& desired, int64_t generati
         c["lastTransitionTime"] = (*stored)["lastTransitionTime"];
       else
         c["lastTransitionTime"] = now;
-      if (!c.contains("reason")) c["reason"] = "";
       if (!c.contains("message")) c["message"] = "";
     }
     bool replaced = false;
@@ -251,8 +261,20 @@ WriteResult StatusWriter::apply(const std::string& path, const json& body) {
   return outcome(WriteResult::Outcome::kWritten);
 }
 
+bool StatusWriter::allowed() {
+  if (may_write_()) return true;
+  // Whoever leads in our place may write other values: what we wrote proves nothing any more.
+  forget();
+  return false;
+}
+
+void StatusWriter::forget_service(const std::string& ns, const std::string& name) {
+  ingress_written_.erase(ns + "/" + name);
+  pool_written_.erase(ns + "/" + name);
+}
+
 WriteResult StatusWriter::write_service(const ServiceStatus& s) {
-  if (!may_write_()) return outcome(WriteResult::Outcome::kNotLeader);
+  if (!allowed()) return outcome(WriteResult::Outcome::kNotLeader);
   if (!is_dns_name(s.ns, false) || !is_dns_name(s.name, false))
     return error_result("Service \"" + s.ns + "/" + s.name + "\": not a valid namespace/name");
   if (!s.ingress.is_array())
@@ -284,7 +306,7 @@ WriteResult StatusWriter::write_service(const ServiceStatus& s) {
   }
 
   if (auto it = pool_written_.find(key); it == pool_written_.end() || it->second != s.pool) {
-    if (!may_write_()) return outcome(WriteResult::Outcome::kNotLeader);
+    if (!allowed()) return outcome(WriteResult::Outcome::kNotLeader);
     // Only the annotation: an apply that leaves it out releases it and the server deletes it.
     json meta = metadata;
     if (!s.pool.empty()) meta["annotations"] = {{kPoolAnnotation, s.pool}};
@@ -301,7 +323,7 @@ WriteResult StatusWriter::write_service(const ServiceStatus& s) {
 }
 
 WriteResult StatusWriter::write_object(const ObjectStatus& s) {
-  if (!may_write_()) return outcome(WriteResult::Outcome::kNotLeader);
+  if (!allowed()) return outcome(WriteResult::Outcome::kNotLeader);
   const std::string what = s.plural + " " + (s.ns.empty() ? "" : s.ns + "/") + s.name;
   if ((!s.group.empty() && !is_dns_name(s.group, true)) || !is_dns_name(s.version, false) ||
       !is_dns_name(s.plural, false) || (!s.ns.empty() && !is_dns_name(s.ns, false)) ||
@@ -351,7 +373,7 @@ WriteResult StatusWriter::write_object(const ObjectStatus& s) {
       object_written_[base] = fingerprint;
       return outcome(WriteResult::Outcome::kUnchanged);
     }
-    if (!may_write_()) return outcome(WriteResult::Outcome::kNotLeader);
+    if (!allowed()) return outcome(WriteResult::Outcome::kNotLeader);
     object["status"] = std::move(status);
     Request put;
     put.method = "PUT";
@@ -371,7 +393,7 @@ WriteResult StatusWriter::write_object(const ObjectStatus& s) {
 }
 
 WriteResult StatusWriter::post_event(const EventInfo& e) {
-  if (!may_write_()) return outcome(WriteResult::Outcome::kNotLeader);
+  if (!allowed()) return outcome(WriteResult::Outcome::kNotLeader);
   // Events of cluster-scoped objects live in "default", as client-go's recorder puts them.
   const std::string ns = e.ns.empty() ? "default" : e.ns;
   if (!is_dns_name(ns, false) || !is_dns_name(e.name, true))

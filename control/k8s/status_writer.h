@@ -18,7 +18,9 @@
 //  * Events (core/v1) for allocation failures; a repeat of the same event raises its count.
 //
 // Every write asks may_write() first (LeaderElector::leading_fenced) and sends nothing when it
-// says no. Writes that would repeat what was last written successfully are skipped.
+// says no. Writes that would repeat what was last written successfully are skipped. Desired
+// conditions must be valid metav1.Conditions (type, status True/False/Unknown, a reason):
+// anything else is an error before any request.
 //
 // Thread: the control thread (or one status thread): a StatusWriter is not thread-safe. The
 // requests block, with the Transport's timeouts.
@@ -95,9 +97,12 @@ class StatusWriter {
   // merge-patch of its count and lastTimestamp (a new POST if it expired in the meantime).
   Result post_event(const EventInfo& e);
 
-  // Forgets what was written: the next calls write everything again (after leadership was
-  // lost and regained, another node may have written in between).
+  // Forgets what was written: the next calls write everything again. Done by itself whenever
+  // may_write() says no (another node may write in between); call it also on a periodic resync,
+  // so that a status someone else changed behind our back is put right (level-based).
   void forget();
+  // Forgets one Service (deleted): its entries would otherwise stay.
+  void forget_service(const std::string& ns, const std::string& name);
 
  private:
   struct EventRecord {
@@ -107,6 +112,7 @@ class StatusWriter {
     std::chrono::steady_clock::time_point last_sent;
   };
 
+  bool allowed();  // may_write(), forgetting what was written when it says no
   Result apply(const std::string& path, const nlohmann::json& body);
   Response send(Request r);
 

@@ -267,6 +267,16 @@ TEST(StatusWriter, NotLeaderMeansNoRequestAtAll) {
   EXPECT_EQ(w.write_service({"demo", "web", json::array({{{"ip", "192.0.2.10"}}}), "p"}).outcome,
             Outcome::kWritten);
   EXPECT_EQ(api.requests.size(), 2u);
+  EXPECT_EQ(w.write_service({"demo", "web", json::array({{{"ip", "192.0.2.10"}}}), "p"}).outcome,
+            Outcome::kUnchanged);
+  // Lost and regained: another node may have written in between, so write again.
+  leader = false;
+  EXPECT_EQ(w.write_service({"demo", "web", json::array({{{"ip", "192.0.2.10"}}}), "p"}).outcome,
+            Outcome::kNotLeader);
+  leader = true;
+  EXPECT_EQ(w.write_service({"demo", "web", json::array({{{"ip", "192.0.2.10"}}}), "p"}).outcome,
+            Outcome::kWritten);
+  EXPECT_EQ(api.requests.size(), 4u);
 }
 
 // ---- Gateway API: read-modify-write on /status ----
@@ -494,9 +504,22 @@ TEST(StatusWriterRoute, BadInputAndBadAnswers) {
   ObjectStatus no_ref = desired_route();
   no_ref.status["parents"][0].erase("parentRef");
   EXPECT_EQ(w.write_object(no_ref).outcome, Outcome::kError);
-  ObjectStatus bad_cond = desired_route();
-  bad_cond.status["parents"][0]["conditions"][0].erase("status");
-  EXPECT_EQ(w.write_object(bad_cond).outcome, Outcome::kError);
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, json>>{{"status", "Yes"},
+                                                 {"status", nullptr},
+                                                 {"reason", ""},
+                                                 {"reason", 3},
+                                                 {"type", ""},
+                                                 {"message", json::array()}}) {
+    ObjectStatus bad_cond = desired_route();
+    bad_cond.status["parents"][0]["conditions"][0][field] = value;
+    r = w.write_object(bad_cond);
+    EXPECT_EQ(r.outcome, Outcome::kError) << field << "=" << value.dump();
+    EXPECT_NE(r.error.find("conditions"), std::string::npos) << r.error;
+  }
+  ObjectStatus no_reason = desired_route();
+  no_reason.status["parents"][0]["conditions"][0].erase("reason");
+  EXPECT_EQ(w.write_object(no_reason).outcome, Outcome::kError);
   EXPECT_EQ(api.count("PUT"), 0u);
 
   const size_t before = api.requests.size();

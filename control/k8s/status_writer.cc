@@ -151,7 +151,12 @@ json merge_route_status(const json& current, const json& desired,
       throw std::invalid_argument("route status parents entry of another controller: " +
                                   entry["controllerName"].dump());
     check_conditions(entry.value("conditions", json()), "route status parents entry");
-    ours.emplace_back(parent_key(p["parentRef"], route_namespace), std::move(entry));
+    std::string key = parent_key(p["parentRef"], route_namespace);
+    for (const auto& o : ours)
+      if (o.first == key)
+        throw std::invalid_argument("route status names parentRef " + p["parentRef"].dump() +
+                                    " twice");
+    ours.emplace_back(std::move(key), std::move(entry));
   }
   std::vector<bool> used(ours.size(), false);
   auto merged = [&](size_t i, const json* stored) {

@@ -6,7 +6,10 @@
 //    .../services/NAME/status (an atomic list Portico alone writes for its loadBalancerClass: no
 //    read, no resourceVersion, no conflict loop), and a second apply on the Service itself
 //    holding only metadata.annotations["metallb.io/ip-allocated-from-pool"]. Leaving the
-//    annotation out of that apply gives up ownership, and the server removes it.
+//    annotation out of that apply gives up ownership, and the server removes it. (An apply
+//    creates a missing object: the status apply, which cannot, goes first, and a failed one
+//    stops the annotation's; call forget_service() when a Service is deleted so that a late
+//    write starts with the status again.)
 //  * Gateway API objects: status.parents of routes is effectively atomic and shared by every
 //    controller, so read-modify-write: GET, replace only our entries, PUT .../status with the
 //    object's metadata.resourceVersion, and on 409 read again and retry (client-go DefaultRetry:

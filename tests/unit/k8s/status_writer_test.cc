@@ -517,6 +517,11 @@ TEST(StatusWriterRoute, BadInputAndBadAnswers) {
     EXPECT_EQ(r.outcome, Outcome::kError) << field << "=" << value.dump();
     EXPECT_NE(r.error.find("conditions"), std::string::npos) << r.error;
   }
+  ObjectStatus twice = desired_route();
+  twice.status["parents"][1]["parentRef"] = {{"name", "gw-a"}, {"namespace", "demo"}};
+  r = w.write_object(twice);
+  EXPECT_EQ(r.outcome, Outcome::kError);
+  EXPECT_NE(r.error.find("twice"), std::string::npos) << r.error;
   ObjectStatus no_reason = desired_route();
   no_reason.status["parents"][0]["conditions"][0].erase("reason");
   EXPECT_EQ(w.write_object(no_reason).outcome, Outcome::kError);

@@ -43,6 +43,7 @@
 #include "control/bgp/announce.h"
 #include "control/bgp/speaker.h"
 #include "control/k8s/sync.h"
+#include "control/status.h"
 #include "control/eal_args.h"
 #include "control/kernel_iface.h"
 #include "control/metrics.h"
@@ -234,6 +235,8 @@ class Runner {
   void stop_api();
   void start_kubernetes();
   void poll_kubernetes();
+  void update_k8s_status(const config::ObjectSet& objects, const config::NodeConfig& node,
+                         const Plan& plan, const ServicesResult& services);
   void send_due_announcements();
   void init_l4();
   ServicesResult publish(const Plan& plan, const config::ObjectSet& objects,
@@ -925,6 +928,7 @@ void Runner::adopt(config::ObjectSet objects) {
   Plan next = make_plan(objects, &node, ipam::assignments_of(plan_.ipam));
   const ServicesResult services = publish(next, objects, node);
   apply_bgp(objects, node, next, services);
+  update_k8s_status(objects, node, next, services);
   schedule_new_vips(plan_, next);
   const uint64_t now = now_ms();
   for (const auto& ip : node.load_balancer.snat_addresses) {
@@ -982,7 +986,7 @@ void Runner::start_kubernetes() {
   const auto& k = node_.kubernetes;
   if (k.kubeconfig.empty()) return;
   std::string error;
-  k8s_ = k8s::Sync::start(k, &error);
+  k8s_ = k8s::Sync::start(k, node_.meta.name, &error);
   if (k8s_ == nullptr) throw std::runtime_error("spec.kubernetes: " + error);
   spdlog::info("event=k8s_started server={} source=\"{}\" kinds={}", k8s_->cluster().server,
                k8s_->cluster().origin, k8s::watched_kinds().size());
@@ -1042,6 +1046,67 @@ void Runner::poll_kubernetes() {
   spdlog::info("event=k8s_applied objects={} rejected={} generation={}",
                count - change.cluster_rejected.size(), change.cluster_rejected.size(),
                generation_);
+}
+
+// The status of the cluster's objects as `portico check -o json` computes it, for the status
+// thread (control/k8s/sync.h), which writes what differs while this node holds the Lease.
+void Runner::update_k8s_status(const config::ObjectSet& objects, const config::NodeConfig& node,
+                               const Plan& plan, const ServicesResult& services) {
+  if (k8s_ == nullptr) return;
+  const auto statuses =
+      nlohmann::json::parse(objects_status_json(objects, &node, plan, services, rfc3339_now()),
+                            nullptr, false);
+  if (!statuses.is_array()) return;
+  std::map<std::string, const k8s::WatchedKind*> kinds;
+  for (const auto& w : k8s::watched_kinds()) kinds[w.kind] = &w;
+  k8s::DesiredStatus d;
+  for (const auto& st : statuses) {
+    const std::string kind = st.value("kind", "");
+    const nlohmann::json meta = st.value("metadata", nlohmann::json::object());
+    const std::string ns = meta.value("namespace", "");
+    const std::string name = meta.value("name", "");
+    const api::Entry* e = store_->find(api::normalized_key(kind, ns, name));
+    // Only objects that live in the cluster: files and the API have no status to write to.
+    if (e == nullptr || e->source != "kubernetes" || kinds.count(kind) == 0) continue;
+    const auto doc = nlohmann::json::parse(e->yaml, nullptr, false);
+    const nlohmann::json status = st.value("status", nlohmann::json::object());
+    if (kind == "Service") {
+      k8s::ServiceStatus s;
+      s.ns = ns;
+      s.name = name;
+      if (status.contains("loadBalancer") && status["loadBalancer"].contains("ingress"))
+        s.ingress = status["loadBalancer"]["ingress"];
+      if (meta.contains("annotations"))
+        s.pool = meta["annotations"].value("metallb.io/ip-allocated-from-pool", "");
+      d.services.push_back(std::move(s));
+      for (const auto& ev : st.value("events", nlohmann::json::array())) {
+        if (ev.value("reason", "") != "AllocationFailed") continue;
+        k8s::EventInfo info;
+        info.ns = ns;
+        info.name = name;
+        if (doc.is_object() && doc.contains("metadata"))
+          info.uid = doc["metadata"].value("uid", "");
+        info.reason = "AllocationFailed";
+        info.message = ev.value("message", "");
+        d.events.push_back(std::move(info));
+      }
+      continue;
+    }
+    if (kind != "Gateway" && kind != "GatewayClass" && kind != "HTTPRoute") continue;
+    const k8s::WatchedKind& w = *kinds[kind];
+    k8s::ObjectStatus o;
+    o.group = w.group;
+    const std::string& av = e->api_version;
+    o.version = av.substr(av.find('/') + 1);
+    o.plural = w.plural;
+    o.ns = ns;
+    o.name = name;
+    o.status = status;
+    if (doc.is_object() && doc.contains("metadata"))
+      o.generation = doc["metadata"].value("generation", int64_t{0});
+    d.objects.push_back(std::move(o));
+  }
+  k8s_->set_desired(std::move(d));
 }
 
 // Calls in progress get UNAVAILABLE; watchers end.

@@ -87,6 +87,8 @@ create() { # NAME VIP PORT
 
 check namespace_created kapi POST /api/v1/namespaces \
   '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"k8s"}}'
+check lease_namespace_created kapi POST /api/v1/namespaces \
+  '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"portico-system"}}'
 # Objects that exist before Portico starts come with the first list.
 check create_before_start create web1 "$VIP1" 80
 require portico_ready start_portico "$CONF"
@@ -95,6 +97,73 @@ synced() { wait_until 15 grep -q "event=k8s_synced" "$PORTICO_LOG"; }
 check informers_synced synced
 check listed_service_arp arp_from "$VIP1" "$MAC" 5
 check listed_service_http get_many listed 10 "http://$VIP1/"
+
+# Status write-back: this node takes the Lease and writes the Service's address (server-side
+# apply, field manager portico) and the pool annotation.
+lease_holder_is() { # IDENTITY SECONDS
+  wait_until "$2" bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
+    -H \"Authorization: Bearer \$(cat '$K8S/token')\" \
+    https://127.0.0.1:$PORT/apis/coordination.k8s.io/v1/namespaces/portico-system/leases/portico-status-writer |
+    grep -q '\"holderIdentity\": *\"$1\"'" || {
+    kapi GET /apis/coordination.k8s.io/v1/namespaces/portico-system/leases/portico-status-writer
+    echo
+    echo "the Lease is not held by $1"
+    return 1
+  }
+}
+check lease_taken lease_holder_is edge-1 10
+# status_is NAME VIP POOL: the Service as the API server has it (what kubectl get svc shows).
+status_is() {
+  local body
+  wait_until 10 bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
+    -H \"Authorization: Bearer \$(cat '$K8S/token')\" \
+    https://127.0.0.1:$PORT/api/v1/namespaces/k8s/services/$1 | grep -q '\"ip\": *\"$2\"'"
+  body=$(kapi GET "/api/v1/namespaces/k8s/services/$1") || return 1
+  "$PYTHON" - "$body" "$2" "$3" <<'PY' || return 1
+import json, sys
+svc, vip, pool = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress", [])
+if [i.get("ip") for i in ingress] != [vip]:
+    sys.exit("status.loadBalancer.ingress is %r, expected [{ip: %s}]" % (ingress, vip))
+got = svc["metadata"].get("annotations", {}).get("metallb.io/ip-allocated-from-pool")
+if got != pool:
+    sys.exit("annotation metallb.io/ip-allocated-from-pool is %r, expected %r" % (got, pool))
+owners = {(m.get("manager"), m.get("operation"), m.get("subresource", ""))
+          for m in svc["metadata"].get("managedFields", [])}
+if ("portico", "Apply", "status") not in owners:
+    sys.exit("no server-side apply by manager portico on /status: %r" % sorted(owners))
+PY
+}
+check status_written status_is web1 "$VIP1" k8s-pool
+# The requests as sent: what a real API server requires of a server-side apply.
+ssa_requests_ok() {
+  ip netns exec "$P-portico" curl -sS -k "https://127.0.0.1:$PORT/_admin/requests" >"$T_TMP/requests.json" || return 1
+  "$PYTHON" - "$T_TMP/requests.json" <<'PY'
+import json, sys
+reqs = json.load(open(sys.argv[1]))["requests"]
+ssa = [r for r in reqs if r["method"] == "PATCH" and r["path"].endswith("/services/web1/status")]
+if not ssa:
+    sys.exit("no PATCH of services/web1/status")
+for r in ssa:
+    if r["content_type"] != "application/apply-patch+yaml":
+        sys.exit("content type %r" % r["content_type"])
+    q = r.get("params") or {}
+    fm = q.get("fieldManager"); force = q.get("force")
+    fm = fm[0] if isinstance(fm, list) else fm
+    force = force[0] if isinstance(force, list) else force
+    if fm != "portico" or force != "true":
+        sys.exit("query %r: fieldManager=portico&force=true expected" % q)
+    body = json.loads(r["body"])
+    if body.get("apiVersion") != "v1" or body.get("kind") != "Service":
+        sys.exit("apply body without apiVersion v1 / kind Service: %r" % body)
+    if body["metadata"].get("name") != "web1" or body["metadata"].get("namespace") != "k8s":
+        sys.exit("apply body metadata %r" % body["metadata"])
+    if set(body) - {"apiVersion", "kind", "metadata", "status"}:
+        sys.exit("the status apply carries more than status: %r" % sorted(body))
+print("%d server-side applies checked" % len(ssa))
+PY
+}
+check ssa_request_shape ssa_requests_ok
 
 # A Service created while Portico runs arrives by watch.
 check create_while_running create web2 "$VIP2" 80
@@ -141,5 +210,30 @@ check still_serving_first arp_from "$VIP1" "$MAC" 3
 errors_logged() { grep -qE "event=k8s_informer_[a-z_]*(error|backoff|fail)" "$PORTICO_LOG"; }
 check outage_logged errors_logged
 
-check stopped stop_portico
+# A second node (edge-2: no traffic, a net_null port) follows while edge-1 holds the Lease, and
+# takes it over when edge-1 stops (edge-1 releases it); edge-2 then writes status.
+sed -e 's/name: edge-1$/name: edge-2/' -e 's|net_af_packet0,iface=veth0|net_null0|' \
+  -e 's|tap: portico0|tap: portico9|' "$CONF" >"$T_TMP/k8s-b.yaml"
+start_second() {
+  ip netns exec "$P-portico" "$PORTICO" run --config "$T_TMP/k8s-b.yaml" </dev/null \
+    >"$T_TMP/portico-b.log" 2>&1 &
+  SECOND_PID=$!
+  BG_PIDS+=("$SECOND_PID")
+  wait_until 20 grep -q "event=k8s_synced" "$T_TMP/portico-b.log" || {
+    tail -n 5 "$T_TMP/portico-b.log"
+    return 1
+  }
+}
+check second_node_started start_second
+sleep 3
+check first_still_leads lease_holder_is edge-1 1
+check first_stopped stop_portico
+check second_takes_over lease_holder_is edge-2 10
+check create_for_second create web4 203.0.113.34 80
+check second_writes_status status_is web4 203.0.113.34 k8s-pool
+second_stops() {
+  kill -TERM "$SECOND_PID" && wait_until 15 bash -c "! kill -0 $SECOND_PID 2>/dev/null"
+}
+check second_stopped second_stops
+check lease_released lease_holder_is "" 5
 finish

@@ -442,6 +442,49 @@ std::string render(const Values& v) {
     t.family(m.name, m.type, m.help);
     for (const auto& p : v.bgp_peers) t.sample(m.name, {{"peer", p.peer}}, p.*m.field);
   }
+
+  // ---- Kubernetes sync (only when configured) ----
+  if (v.k8s.enabled) {
+    const K8sValues& k = v.k8s;
+    t.family("portico_k8s_informer_state", "gauge",
+             "State of the list+watch of a kind: 1 for the current state, 0 for the others.");
+    for (const auto& x : k.kinds) {
+      for (const char* s : kK8sStates) {
+        t.sample("portico_k8s_informer_state", {{"kind", x.kind}, {"state", s}},
+                 uint64_t{x.state == s ? 1u : 0u});
+      }
+    }
+    t.family("portico_k8s_informer_synced", "gauge",
+             "1 once the kind has been listed in full at least once.");
+    for (const auto& x : k.kinds)
+      t.sample("portico_k8s_informer_synced", {{"kind", x.kind}}, uint64_t{x.synced ? 1u : 0u});
+    t.family("portico_k8s_informer_relists_total", "counter",
+             "Full lists after the first (410 Gone, a bad event, an error).");
+    for (const auto& x : k.kinds) t.sample("portico_k8s_informer_relists_total", {{"kind", x.kind}}, x.relists);
+    t.family("portico_k8s_informer_watch_restarts_total", "counter",
+             "Watches opened again after one ended (normally or not).");
+    for (const auto& x : k.kinds)
+      t.sample("portico_k8s_informer_watch_restarts_total", {{"kind", x.kind}}, x.watch_restarts);
+    t.family("portico_k8s_informer_errors_total", "counter",
+             "Failed list or watch requests and unusable objects or events.");
+    for (const auto& x : k.kinds) t.sample("portico_k8s_informer_errors_total", {{"kind", x.kind}}, x.errors);
+    t.family("portico_k8s_leader", "gauge",
+             "1 while this node holds the Lease that makes it the status writer.");
+    t.sample("portico_k8s_leader", {}, uint64_t{k.leading ? 1u : 0u});
+    t.family("portico_k8s_leader_transitions_total", "counter",
+             "Times the Lease changed hands, as this node observed it.");
+    t.sample("portico_k8s_leader_transitions_total", {}, k.leader_transitions);
+    t.family("portico_k8s_status_writes_total", "counter",
+             "Status writes to the API server by result (unchanged ones send nothing).");
+    t.sample("portico_k8s_status_writes_total", {{"result", "written"}}, k.status_written);
+    t.sample("portico_k8s_status_writes_total", {{"result", "error"}}, k.status_errors);
+    t.family("portico_k8s_objects_rejected_total", "counter",
+             "Objects of the cluster left out of the configuration (each time a sync rejects one).");
+    t.sample("portico_k8s_objects_rejected_total", {}, k.objects_rejected);
+    t.family("portico_k8s_last_sync_timestamp_seconds", "gauge",
+             "Unix time the cluster's objects were last taken into the configuration.");
+    t.sample("portico_k8s_last_sync_timestamp_seconds", {}, k.last_sync_timestamp_seconds);
+  }
   return t.take();
 }
 

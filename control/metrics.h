@@ -80,6 +80,26 @@ struct BackendValues {
   TrafficValues traffic;
 };
 
+// One watched kind of the Kubernetes sync (control/k8s/cluster_cache.h).
+struct K8sKindValues {
+  std::string kind;
+  std::string state;  // "listing", "watching", "backoff", "not-installed", "stopped"
+  bool synced = false;
+  uint64_t relists = 0, watch_restarts = 0, errors = 0;
+};
+inline constexpr const char* kK8sStates[] = {"listing", "watching", "backoff", "not-installed",
+                                             "stopped"};
+
+struct K8sValues {
+  bool enabled = false;  // NodeConfig spec.kubernetes.kubeconfig set
+  std::vector<K8sKindValues> kinds;
+  bool leading = false;  // this node holds the status writer's Lease
+  uint64_t leader_transitions = 0;
+  uint64_t status_written = 0, status_errors = 0;
+  uint64_t objects_rejected = 0;  // cluster objects left out (all syncs so far)
+  double last_sync_timestamp_seconds = 0;
+};
+
 struct Values {
   std::string version;
   uint64_t tsc_hz = 0;  // converts the lcores' TSC cycles to seconds; 0 = no seconds metrics
@@ -96,6 +116,7 @@ struct Values {
   std::vector<VipValues> vips;
   std::vector<ServiceValues> services;
   std::vector<BackendValues> backends;
+  K8sValues k8s;
 };
 
 // The exposition text (text/plain; version=0.0.4), families in a fixed order.

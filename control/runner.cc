@@ -307,6 +307,8 @@ class Runner {
   uint64_t k8s_applied_version_ = 0;  // the caches' version last taken into the store
   uint64_t k8s_changed_ms_ = 0;       // when a newer version was first seen (debounce)
   bool k8s_ready_logged_ = false;
+  uint64_t k8s_rejected_total_ = 0;
+  uint64_t k8s_last_sync_unix_ = 0;
   api::ControlQueue api_queue_;
   api::EventLog api_events_;
   api::DrainSet drains_;
@@ -353,6 +355,21 @@ void Runner::refresh_metrics(bool force) {
                               p.prefixes_advertised, p.prefixes_received, p.notifications_sent,
                               p.notifications_received});
     }
+  }
+  if (k8s_ != nullptr) {
+    metrics::K8sValues& k = v->k8s;
+    k.enabled = true;
+    for (const auto& h : k8s_->cache().health()) {
+      k.kinds.push_back({h.kind, k8s::to_string(h.state), h.synced, h.relists, h.watch_restarts,
+                         h.errors});
+    }
+    k.leading = k8s_->elector().leading();
+    k.leader_transitions = k8s_->elector().transitions();
+    const auto c = k8s_->status_counters();
+    k.status_written = c.written;
+    k.status_errors = c.errors;
+    k.objects_rejected = k8s_rejected_total_;
+    k.last_sync_timestamp_seconds = static_cast<double>(k8s_last_sync_unix_);
   }
   // Traffic per VIP, service port and backend: summed here, on the thread that owns the slot
   // directory, from the workers' tables (relaxed loads).
@@ -1043,6 +1060,8 @@ void Runner::poll_kubernetes() {
                   e.what(), generation_);
     return;
   }
+  k8s_rejected_total_ += change.cluster_rejected.size();
+  k8s_last_sync_unix_ = static_cast<uint64_t>(time(nullptr));
   spdlog::info("event=k8s_applied objects={} rejected={} generation={}",
                count - change.cluster_rejected.size(), change.cluster_rejected.size(),
                generation_);
@@ -1198,11 +1217,16 @@ int Runner::run() {
   }
 
   stop_api();
-  k8s_.reset();  // informers stop (their watches are cancelled)
   // Routers learn first that this node goes away (withdrawals, or graceful restart), while the
   // workers still forward what is in flight; only then do the workers stop.
   bgp_->shutdown(kBgpShutdownDeadline);
   spdlog::info("event=bgp_stopped");
+  // Then the Kubernetes sync: informers stop, a status write in flight ends (its timeout at
+  // most), and the Lease is released so that another node writes status at once.
+  if (k8s_ != nullptr) {
+    k8s_.reset();
+    spdlog::info("event=k8s_stopped");
+  }
   stop_.store(true);
   rte_eal_mp_wait_lcore();
   launched_ = false;

@@ -53,7 +53,7 @@ admin() {
 
 sed -n '/^apiVersion: portico.io/,/^---$/p' "$SYS_DIR/configs/l4.yaml" | sed '$d' |
   sed -e "s|kubeconfig: \"\"|kubeconfig: \"$K8S/kubeconfig\"|" \
-    -e 's|grpc: "unix:///run/portico/api.sock"|grpc: ""|' -e 's|metrics: "127.0.0.1:9478"|metrics: ""|' >"$CONF"
+    -e 's|grpc: "unix:///run/portico/api.sock"|grpc: ""|' -e 's|metrics: "127.0.0.1:9478"|metrics: "127.0.0.1:9479"|' >"$CONF"
 cat >>"$CONF" <<'YAML'
 ---
 apiVersion: metallb.io/v1beta1
@@ -164,6 +164,18 @@ print("%d server-side applies checked" % len(ssa))
 PY
 }
 check ssa_request_shape ssa_requests_ok
+# metric_is NAME_AND_LABELS VALUE: one sample of /metrics (the second node has no metrics).
+metric_is() {
+  local got
+  got=$(ip netns exec "$P-portico" curl -sS http://127.0.0.1:9479/metrics | grep -v "^#" | grep -F "$1 " | awk '{print $2}')
+  [[ $got == "$2" ]] || {
+    echo "$1 is '$got', expected $2"
+    return 1
+  }
+}
+check metric_leader metric_is "portico_k8s_leader" 1
+check metric_services_synced metric_is 'portico_k8s_informer_synced{kind="Service"}' 1
+check metric_service_watching metric_is 'portico_k8s_informer_state{kind="Service",state="watching"}' 1
 
 # A Service created while Portico runs arrives by watch.
 check create_while_running create web2 "$VIP2" 80
@@ -209,11 +221,21 @@ check after_outage_http get_many after 10 "http://$VIP3/"
 check still_serving_first arp_from "$VIP1" "$MAC" 3
 errors_logged() { grep -qE "event=k8s_informer_[a-z_]*(error|backoff|fail)" "$PORTICO_LOG"; }
 check outage_logged errors_logged
+errors_counted() {
+  local n
+  n=$(ip netns exec "$P-portico" curl -sS http://127.0.0.1:9479/metrics |
+    awk '/^portico_k8s_informer_errors_total/ {s += $2} END {print s + 0}')
+  ((n > 0)) || {
+    echo "portico_k8s_informer_errors_total sums to $n after the outage"
+    return 1
+  }
+}
+check outage_counted errors_counted
 
 # A second node (edge-2: no traffic, a net_null port) follows while edge-1 holds the Lease, and
 # takes it over when edge-1 stops (edge-1 releases it); edge-2 then writes status.
 sed -e 's/name: edge-1$/name: edge-2/' -e 's|net_af_packet0,iface=veth0|net_null0|' \
-  -e 's|tap: portico0|tap: portico9|' "$CONF" >"$T_TMP/k8s-b.yaml"
+  -e 's|tap: portico0|tap: portico9|' -e 's|metrics: "127.0.0.1:9479"|metrics: ""|' "$CONF" >"$T_TMP/k8s-b.yaml"
 start_second() {
   ip netns exec "$P-portico" "$PORTICO" run --config "$T_TMP/k8s-b.yaml" </dev/null \
     >"$T_TMP/portico-b.log" 2>&1 &

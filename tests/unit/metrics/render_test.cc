@@ -148,6 +148,40 @@ TEST(MetricsRender, BgpStateIsOneHot) {
 
 // The rules a Prometheus parser enforces: a family's HELP and TYPE once, before its samples;
 // samples of one family contiguous; counters end in _total; names and values well formed.
+TEST(MetricsRender, KubernetesFamiliesOnlyWhenConfigured) {
+  Values v;
+  EXPECT_EQ(render(v).find("portico_k8s_"), std::string::npos);
+  v.k8s.enabled = true;
+  v.k8s.kinds.push_back({"Service", "watching", true, 2, 7, 1});
+  v.k8s.kinds.push_back({"BGPPeer", "not-installed", false, 0, 0, 0});
+  v.k8s.leading = true;
+  v.k8s.leader_transitions = 3;
+  v.k8s.status_written = 12;
+  v.k8s.objects_rejected = 1;
+  const std::string text = render(v);
+  for (const char* line : {
+           "portico_k8s_informer_state{kind=\"Service\",state=\"watching\"} 1",
+           "portico_k8s_informer_state{kind=\"Service\",state=\"backoff\"} 0",
+           "portico_k8s_informer_state{kind=\"BGPPeer\",state=\"not-installed\"} 1",
+           "portico_k8s_informer_synced{kind=\"Service\"} 1",
+           "portico_k8s_informer_synced{kind=\"BGPPeer\"} 0",
+           "portico_k8s_informer_relists_total{kind=\"Service\"} 2",
+           "portico_k8s_informer_watch_restarts_total{kind=\"Service\"} 7",
+           "portico_k8s_informer_errors_total{kind=\"Service\"} 1",
+           "portico_k8s_leader 1",
+           "portico_k8s_leader_transitions_total 3",
+           "portico_k8s_status_writes_total{result=\"written\"} 12",
+           "portico_k8s_objects_rejected_total 1",
+       }) {
+    EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line;
+  }
+  // Exactly one state per kind.
+  size_t ones = 0;
+  for (size_t p = 0; (p = text.find("portico_k8s_informer_state{", p)) != std::string::npos; ++p)
+    ones += text.compare(text.find('}', p) + 1, 3, " 1\n") == 0;
+  EXPECT_EQ(ones, 2u);
+}
+
 TEST(MetricsRender, ExpositionStructure) {
   const std::string text = render(sample_values());
   ASSERT_FALSE(text.empty());

@@ -37,6 +37,10 @@ Commands:
           client certificates): objects applied through it are validated with the files and
           kept in spec.api.stateDir (default /var/lib/portico/api); objects a file defines
           cannot be changed through it, and a file's copy wins at the next reload.
+          Kubernetes sync with spec.kubernetes.kubeconfig (a path, or "in-cluster"): the
+          cluster's Services, EndpointSlices, MetalLB and Gateway API objects join the files'
+          (files and the API win; a rejected object is left out), and the node holding the
+          Lease spec.kubernetes.leaderElection writes their status back (docs/kubernetes.md).
   check   Load, validate and compile without touching DPDK; print each object's computed
           status (Service status.loadBalancer.ingress and metallb.io/ip-allocated-from-pool,
           events such as NoEndpoints, IPAddressPool counters). Errors are printed as file:line: Kind/ns/name: message;

@@ -79,6 +79,33 @@ add_summary() {
   fi
 }
 
+# Python unittest suites: "Ran N tests" and OK, or FAILED (failures=F, errors=E).
+run_pyunit() {
+  local name=$1 log="$logdir/$1.log" n f
+  shift
+  local ok=0
+  if timeout 300 python3 -m unittest "$@" >"$log" 2>&1; then ok=1; fi
+  n=$(grep -oE '^Ran [0-9]+ test' "$log" | grep -oE '[0-9]+' | tail -n1)
+  n=${n:-0}
+  if [ "$ok" = 1 ] && [ "$n" -gt 0 ]; then
+    echo "PASS $name ($n tests)"
+    passed=$((passed + n))
+  else
+    f=$(grep -oE '(failures|errors)=[0-9]+' "$log" | grep -oE '[0-9]+' | awk '{s += $1} END {print s + 0}')
+    f=${f:-1}
+    [ "$f" -gt 0 ] || f=1
+    echo "FAIL $name ($n tests, $f failed); log:"
+    tail -n 30 "$log"
+    passed=$((passed + n - f))
+    failed=$((failed + f))
+  fi
+}
+# The deploy files against the code, and the test Kubernetes API server's own checks.
+run_pyunit k8s-deploy-files tests/k8s/test_deploy_files.py
+if [ "$what" = all ]; then
+  run_pyunit k8s-fake-apiserver tests/k8s/test_fake_apiserver.py
+fi
+
 if [ "$what" = all ]; then
   out="$logdir/fuzz.log"
   FUZZ_SECONDS=${FUZZ_SECONDS:-15} tests/fuzz/run.sh 2>&1 | tee "$out" | grep -E '^(PASS|FAIL)'

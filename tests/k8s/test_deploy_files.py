@@ -453,7 +453,7 @@ class SystemdUnitTest(unittest.TestCase):
         need_ms = bgp_ms + 2000  # the workers' stop and the summary
         # When the Kubernetes sync is stopped before the BGP withdrawal, a status request in
         # flight (Request's default timeout) delays the withdrawal.
-        stop_order = runner[runner.index("stop_api();\n  k8s_.reset();"):]
+        stop_order = runner[runner.rindex("  stop_api();\n"):]
         if stop_order.index("k8s_.reset()") < stop_order.index("bgp_->shutdown("):
             request_ms = int(re.search(r"std::chrono::milliseconds timeout\{(\d+)\}",
                                        source("control/k8s/transport.h")).group(1))

@@ -115,7 +115,7 @@ check lease_taken lease_holder_is edge-1 10
 # status_is NAME VIP POOL: the Service as the API server has it (what kubectl get svc shows).
 status_is() {
   local body
-  wait_until 10 bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
+  [[ -z $2 ]] || wait_until 10 bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
     -H \"Authorization: Bearer \$(cat '$K8S/token')\" \
     https://127.0.0.1:$PORT/api/v1/namespaces/k8s/services/$1 | grep -q '\"ip\": *\"$2\"'"
   body=$(kapi GET "/api/v1/namespaces/k8s/services/$1") || return 1
@@ -123,10 +123,10 @@ status_is() {
 import json, sys
 svc, vip, pool = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress", [])
-if [i.get("ip") for i in ingress] != [vip]:
+if [i.get("ip") for i in ingress] != ([vip] if vip else []):
     sys.exit("status.loadBalancer.ingress is %r, expected [{ip: %s}]" % (ingress, vip))
 got = svc["metadata"].get("annotations", {}).get("metallb.io/ip-allocated-from-pool")
-if got != pool:
+if got != (pool or None):
     sys.exit("annotation metallb.io/ip-allocated-from-pool is %r, expected %r" % (got, pool))
 owners = {(m.get("manager"), m.get("operation"), m.get("subresource", ""))
           for m in svc["metadata"].get("managedFields", [])}
@@ -177,6 +177,98 @@ check metric_leader metric_is "portico_k8s_leader" 1
 check metric_services_synced metric_is 'portico_k8s_informer_synced{kind="Service"}' 1
 check metric_service_watching metric_is 'portico_k8s_informer_state{kind="Service",state="watching"}' 1
 
+# Gateway API status: the GatewayClass is accepted, the Gateway gets its address and listener
+# status, and the HTTPRoute gets Portico's parent entry next to another controller's, which
+# stays as it was (read-modify-write on /status).
+gateway_objects() {
+  kapi POST /apis/gateway.networking.k8s.io/v1/gatewayclasses \
+    '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass","metadata":{"name":"portico"},"spec":{"controllerName":"portico.io/gateway-controller"}}' >/dev/null &&
+    kapi POST /apis/gateway.networking.k8s.io/v1/namespaces/k8s/gateways \
+      '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"name":"gw","namespace":"k8s"},"spec":{"gatewayClassName":"portico","addresses":[{"type":"IPAddress","value":"203.0.113.35"}],"listeners":[{"name":"http","port":80,"protocol":"HTTP"}]}}' >/dev/null &&
+    kapi POST /apis/gateway.networking.k8s.io/v1/namespaces/k8s/httproutes \
+      '{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"app","namespace":"k8s"},"spec":{"parentRefs":[{"name":"gw"},{"name":"other-gw"}],"hostnames":["app.example"],"rules":[{"backendRefs":[{"name":"web1","port":80}]}]}}' >"$T_TMP/route.json" &&
+    "$PYTHON" - "$T_TMP/route.json" >"$T_TMP/route-status.json" <<'PY' &&
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["status"] = {"parents": [{"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                          "name": "other-gw"},
+                            "controllerName": "example.com/other-controller",
+                            "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                                            "message": "theirs", "observedGeneration": 1,
+                                            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}]}
+print(json.dumps(r))
+PY
+    kapi PUT /apis/gateway.networking.k8s.io/v1/namespaces/k8s/httproutes/app/status \
+      "$(cat "$T_TMP/route-status.json")" >/dev/null
+}
+check gateway_objects_created gateway_objects
+gateway_status() {
+  local i ok=0
+  for ((i = 0; i < 50; i++)); do
+    kapi GET /apis/gateway.networking.k8s.io/v1/gatewayclasses/portico >"$T_TMP/gc.json" &&
+      kapi GET /apis/gateway.networking.k8s.io/v1/namespaces/k8s/gateways/gw >"$T_TMP/gw.json" &&
+      kapi GET /apis/gateway.networking.k8s.io/v1/namespaces/k8s/httproutes/app >"$T_TMP/rt.json" || return 1
+    if "$PYTHON" - "$T_TMP/gc.json" "$T_TMP/gw.json" "$T_TMP/rt.json" 2>"$T_TMP/gwcheck.txt" <<'PY'; then
+import json, sys
+gc, gw, rt = (json.load(open(f)) for f in sys.argv[1:4])
+def cond(obj_status, t):
+    return next((c for c in obj_status.get("conditions", []) if c["type"] == t), None)
+c = cond(gc.get("status", {}), "Accepted")
+assert c and c["status"] == "True", "GatewayClass Accepted: %r" % c
+assert c.get("observedGeneration") == gc["metadata"].get("generation"), "observedGeneration"
+st = gw.get("status", {})
+assert [a.get("value") for a in st.get("addresses", [])] == ["203.0.113.35"], st.get("addresses")
+assert cond(st, "Programmed") and cond(st, "Programmed")["status"] == "True", cond(st, "Programmed")
+assert [l["name"] for l in st.get("listeners", [])] == ["http"], st.get("listeners")
+parents = rt.get("status", {}).get("parents", [])
+ours = [p for p in parents if p.get("controllerName") == "portico.io/gateway-controller"]
+theirs = [p for p in parents if p.get("controllerName") == "example.com/other-controller"]
+assert len(ours) == 1 and ours[0]["parentRef"]["name"] == "gw", parents
+assert cond(ours[0], "Accepted")["status"] == "True", ours[0]
+assert len(theirs) == 1 and theirs[0]["conditions"][0]["message"] == "theirs" and \
+    theirs[0]["conditions"][0]["lastTransitionTime"] == "2026-01-01T00:00:00Z", theirs
+PY
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  ((ok)) || {
+    cat "$T_TMP/gwcheck.txt"
+    return 1
+  }
+}
+check gateway_status_written gateway_status
+check gateway_answers arp_from 203.0.113.35 "$MAC" 3
+check gateway_routes_http get_many gw 5 "http://203.0.113.35/" -H "Host: app.example"
+
+# An address that cannot be allocated: a Warning Event AllocationFailed on the Service.
+no_address() {
+  kapi POST /api/v1/namespaces/k8s/services \
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"noaddr","namespace":"k8s","annotations":{"metallb.io/loadBalancerIPs":"203.0.113.99"}},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}' >/dev/null
+}
+check create_unallocatable no_address
+allocation_event() {
+  wait_until 10 bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
+    -H \"Authorization: Bearer \$(cat '$K8S/token')\" \
+    https://127.0.0.1:$PORT/api/v1/namespaces/k8s/events | grep -q AllocationFailed" || {
+    kapi GET /api/v1/namespaces/k8s/events | head -c 600
+    echo
+    echo "no AllocationFailed event for Service k8s/noaddr"
+    return 1
+  }
+  kapi GET /api/v1/namespaces/k8s/events | "$PYTHON" -c '
+import json, sys
+evs = [e for e in json.load(sys.stdin)["items"] if e.get("reason") == "AllocationFailed"]
+e = evs[0]
+io = e["involvedObject"]
+assert io["kind"] == "Service" and io["name"] == "noaddr" and io["namespace"] == "k8s", io
+assert e["type"] == "Warning" and "203.0.113.99" in e["message"], e
+'
+}
+check allocation_failed_event allocation_event
+check unallocatable_status_empty status_is noaddr "" ""
+
 # A Service created while Portico runs arrives by watch.
 check create_while_running create web2 "$VIP2" 80
 check watched_service_arp arp_from "$VIP2" "$MAC" 5
@@ -203,12 +295,44 @@ silent_within() {
 check deleted_silent silent_within 5 "$VIP2"
 
 # API server outage: connections refused for 6 s; traffic keeps flowing meanwhile.
+PUBLISHED=$(grep -c "event=reload_ok" "$PORTICO_LOG")
 check outage_starts admin fault '{"action":"restart","seconds":6}'
 check outage_traffic_flows get_many outage 10 "http://$VIP1/"
 check outage_arp_answered arp_from "$VIP1" "$MAC" 3
 sleep 6
-# Back: dropped watches again, then a new Service is picked up (the informers resynced).
+# all_watching: every kind's informer is watching again (after its backoff).
+all_watching() {
+  local n
+  n=$(ip netns exec "$P-portico" curl -sS http://127.0.0.1:9479/metrics |
+    grep -c '^portico_k8s_informer_state{kind="[A-Za-z0-9]*",state="watching"} 1$')
+  ((n == 13))
+}
+informers_watching() {
+  wait_until 40 all_watching && return 0
+  ip netns exec "$P-portico" curl -sS http://127.0.0.1:9479/metrics >"$T_TMP/metrics.txt"
+  grep -E '^portico_k8s_informer_state\{.*\} 1$' "$T_TMP/metrics.txt" | grep -v 'state="watching"'
+  echo "$(grep -c '^portico_k8s_informer_state{kind="[A-Za-z0-9]*",state="watching"} 1$' "$T_TMP/metrics.txt") kinds watching"
+  return 1
+}
+check informers_back informers_watching
+# Nothing changed in the cluster meanwhile: the return republishes nothing (no VIP flaps).
+same_generation() {
+  local now
+  now=$(grep -c "event=reload_ok" "$PORTICO_LOG")
+  ((now == PUBLISHED)) || {
+    grep "event=reload_ok" "$PORTICO_LOG" | tail -n 3
+    echo "published $((now - PUBLISHED)) times across an outage that changed nothing"
+    return 1
+  }
+}
+check no_republish_after_outage same_generation
+# A watch too old for the server (410 in the stream): the informer lists again, still no change.
+check too_old_armed admin fault '{"action":"watch_too_old","mode":"event"}'
 check watches_dropped admin fault '{"action":"drop_watches"}'
+relisted() { wait_until 20 grep -q "event=k8s_informer_relist" "$PORTICO_LOG"; }
+check relist_after_410 relisted
+check informers_back_again informers_watching
+check no_republish_after_relist same_generation
 check create_after_outage create web3 "$VIP3" 80
 # The informers back off after the outage (client-go's 0.8 s doubling, with jitter): the new
 # Service arrives within their next attempts, without a restart of Portico.

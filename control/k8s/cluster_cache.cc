@@ -14,6 +14,7 @@ ClusterCache::ClusterCache(Transport* transport, std::vector<WatchedKind> kinds,
     r.kind = k.kind;
     r.namespaced = k.namespaced;
     r.label_selector = k.label_selector;
+    r.field_selector = k.field_selector;
     w.kind = std::move(k);
     w.informer = std::make_unique<Informer>(transport, std::move(r), options);
     watched_.push_back(std::move(w));

@@ -265,6 +265,9 @@ Informer::Outcome Informer::list(const std::atomic<bool>* stop) {
       const std::string& v = resource_.versions[vi];
       Request req;
       req.path = base_path(v) + "?limit=" + std::to_string(opts_.page_size);
+      if (!resource_.field_selector.empty()) {
+        req.path += "&fieldSelector=" + url_encode(resource_.field_selector);
+      }
       if (!resource_.label_selector.empty()) {
         req.path += "&labelSelector=" + url_encode(resource_.label_selector);
       }
@@ -367,6 +370,9 @@ Informer::Outcome Informer::watch(const std::atomic<bool>* stop) {
   int64_t timeout = std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
   std::string path = base_path(version_in_use_) + "?watch=1&resourceVersion=" + url_encode(rv_) +
                      "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout);
+  if (!resource_.field_selector.empty()) {
+    path += "&fieldSelector=" + url_encode(resource_.field_selector);
+  }
   if (!resource_.label_selector.empty()) {
     path += "&labelSelector=" + url_encode(resource_.label_selector);
   }

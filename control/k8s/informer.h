@@ -43,6 +43,7 @@ struct Resource {
   std::string plural, kind;  // "services", "Service"
   bool namespaced = true;    // informational: lists always span all namespaces
   std::string label_selector;
+  std::string field_selector;  // e.g. "type=kubernetes.io/basic-auth" for Secrets
 };
 
 struct InformerOptions {

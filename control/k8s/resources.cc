@@ -10,7 +10,9 @@ const std::vector<WatchedKind>& watched_kinds() {
       {"discovery.k8s.io", {"v1"}, "endpointslices", "EndpointSlice", true,
        "kubernetes.io/service-name"},
       {"", {"v1"}, "namespaces", "Namespace", false, ""},
-      {"", {"v1"}, "secrets", "Secret", true, ""},
+      // Only the kind of Secret a BGPPeer's passwordSecret may be (the API server filters
+      // Secrets by type; RBAC cannot, so the token may still read the others).
+      {"", {"v1"}, "secrets", "Secret", true, "", "type=kubernetes.io/basic-auth"},
       {"metallb.io", {"v1beta1"}, "ipaddresspools", "IPAddressPool", true, ""},
       {"metallb.io", {"v1beta1"}, "l2advertisements", "L2Advertisement", true, ""},
       {"metallb.io", {"v1beta1"}, "bgpadvertisements", "BGPAdvertisement", true, ""},

@@ -20,6 +20,7 @@ struct WatchedKind {
   std::string plural, kind;
   bool namespaced = true;
   std::string label_selector;
+  std::string field_selector;
 };
 
 // Services, EndpointSlices, Namespaces (their labels steer selectors), Secrets (BGP passwords),

@@ -339,9 +339,10 @@ def parse_field_selector(text):
         else:
             raise bad_request("invalid selector: '%s'; can't understand '%s'" % (text, t))
         field = field.strip()
-        if field not in ("metadata.name", "metadata.namespace"):
+        # "type" is what the real server also takes for Secrets (checked for every kind here).
+        if field not in ("metadata.name", "metadata.namespace", "type"):
             raise bad_request('"%s" is not a known field selector: only "metadata.name", '
-                              '"metadata.namespace"' % field)
+                              '"metadata.namespace", "type"' % field)
         reqs.append((field, "!=" if op == "!=" else "=", value.strip()))
     return reqs
 
@@ -349,7 +350,10 @@ def parse_field_selector(text):
 def fields_match(reqs, obj):
     md = obj.get("metadata") or {}
     for field, op, value in reqs:
-        have = md.get("name" if field == "metadata.name" else "namespace", "")
+        if field == "type":
+            have = obj.get("type", "")
+        else:
+            have = md.get("name" if field == "metadata.name" else "namespace", "")
         if (have == value) != (op == "="):
             return False
     return True

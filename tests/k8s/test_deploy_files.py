@@ -208,7 +208,7 @@ def watched_kinds():
     body = body[: body.index("return kinds;")]
     entry = re.compile(
         r'\{\s*"([^"]*)"\s*,\s*\{[^}]*\}\s*,\s*"([^"]+)"\s*,\s*"([^"]+)"\s*,\s*(true|false)\s*,'
-        r'\s*"[^"]*"\s*\}', re.S)
+        r'\s*"[^"]*"\s*(?:,\s*"[^"]*"\s*)?\}', re.S)  # label selector[, field selector]
     kinds = [(m.group(1), m.group(2), m.group(4) == "true") for m in entry.finditer(body)]
     # Every entry must have been understood: as many as there are `{"group", {` openings.
     if len(kinds) != len(re.findall(r'\{\s*"[^"]*"\s*,\s*\{', body)) or not kinds:

@@ -229,6 +229,18 @@ TEST(Informer, LabelSelectorAndGroupPaths) {
   EXPECT_TRUE(inf.synced());
 }
 
+TEST(Informer, FieldSelectorOnListAndWatch) {
+  Harness h;
+  Resource r{"", {"v1"}, "secrets", "Secret", true, "", "type=kubernetes.io/basic-auth"};
+  Informer inf(&h.t, r, fast());
+  h.t.add(page({}, "5"));
+  inf.run(&h.stop);
+  ASSERT_EQ(h.t.calls.size(), 2u);
+  EXPECT_EQ(h.t.calls[0].path,
+            "/api/v1/secrets?limit=2&fieldSelector=type%3Dkubernetes.io%2Fbasic-auth");
+  EXPECT_EQ(param(h.t.calls[1].path, "fieldSelector"), "type%3Dkubernetes.io%2Fbasic-auth");
+}
+
 TEST(Informer, ContinueExpiredRestartsTheListFromScratch) {
   Harness h;
   Informer inf(&h.t, services(), fast());

@@ -24,6 +24,8 @@
 //    (stdin is /dev/null, spec.interactive is false).
 #include "control/k8s/kubeconfig.h"
 
+#include "config/base64.h"
+
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -93,57 +95,6 @@ std::string trim(const std::string& s) {
 }
 
 // ---- base64 ----
-
-int base64_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard padded base64 as Go's encoding/json decodes []byte; whitespace (YAML folds long values
-// over lines) is skipped. On error, *bad_at is the offset of the first bad byte: the message
-// says where, never what.
-bool decode_base64(const std::string& in, std::string* out, size_t* bad_at) {
-  out->clear();
-  uint32_t acc = 0;
-  int have = 0, pad = 0;
-  size_t last = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    last = i;
-    if (c == '=') {
-      if (have < 2) return *bad_at = i, false;
-      ++pad;
-      ++have;
-    } else {
-      const int d = base64_digit(c);
-      if (d < 0 || pad > 0) return *bad_at = i, false;
-      acc = (acc << 6) | static_cast<uint32_t>(d);
-      ++have;
-    }
-    if (have == 4) {
-      if (pad > 0) acc <<= 6 * pad;
-      out->push_back(static_cast<char>(acc >> 16));
-      if (pad < 2) out->push_back(static_cast<char>((acc >> 8) & 0xff));
-      if (pad < 1) out->push_back(static_cast<char>(acc & 0xff));
-      acc = 0;
-      have = 0;
-      if (pad > 0) {
-        // Padding ends the data: anything after it but whitespace is an error.
-        for (size_t j = i + 1; j < in.size(); ++j) {
-          if (!std::isspace(static_cast<unsigned char>(in[j]))) return *bad_at = j, false;
-        }
-        return true;
-      }
-    }
-  }
-  if (have != 0) return *bad_at = last, false;
-  return true;
-}
 
 std::string encode_base64(const std::string& in) {
   static const char* kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -349,7 +300,7 @@ bool pem_field(const Entry& e, const char* key, const std::string& what, std::st
   }
   if (!data.empty()) {
     size_t bad_at = 0;
-    if (!decode_base64(data, pem, &bad_at)) {
+    if (!config::decode_base64(data, pem, &bad_at, /*skip_blanks=*/true)) {
       return fail(error, what + ": " + data_key + " is not valid base64 (at byte " +
                              std::to_string(bad_at) + ")");
     }

@@ -308,7 +308,7 @@ all_watching() {
   ((n == 13))
 }
 informers_watching() {
-  wait_until 40 all_watching && return 0
+  wait_until 60 all_watching && return 0
   ip netns exec "$P-portico" curl -sS http://127.0.0.1:9479/metrics >"$T_TMP/metrics.txt"
   grep -E '^portico_k8s_informer_state\{.*\} 1$' "$T_TMP/metrics.txt" | grep -v 'state="watching"'
   echo "$(grep -c '^portico_k8s_informer_state{kind="[A-Za-z0-9]*",state="watching"} 1$' "$T_TMP/metrics.txt") kinds watching"
@@ -333,6 +333,22 @@ relisted() { wait_until 20 grep -q "event=k8s_informer_relist" "$PORTICO_LOG"; }
 check relist_after_410 relisted
 check informers_back_again informers_watching
 check no_republish_after_relist same_generation
+# Server errors and slow answers: the Services informer gets a 500 for its next request and
+# requests wait 1.5 s; it backs off (its delay has grown with the faults above: client-go resets
+# it only after 2 minutes without failure), comes back, and nothing is republished.
+check errors_armed admin fault '{"action":"fail","code":500,"count":1,"path":"/api/v1/services"}'
+check slow_armed admin fault '{"action":"delay","ms":1500,"count":6}'
+check watches_dropped_again admin fault '{"action":"drop_watches"}'
+services_errors_grew() {
+  wait_until 20 grep -q 'event=k8s_informer_error resource=services error=".*500' "$PORTICO_LOG" || {
+    grep "resource=services" "$PORTICO_LOG" | tail -n 3
+    return 1
+  }
+}
+check server_errors_logged services_errors_grew
+check traffic_during_errors get_many errors 5 "http://$VIP1/"
+check informers_back_after_errors informers_watching
+check no_republish_after_errors same_generation
 check create_after_outage create web3 "$VIP3" 80
 # The informers back off after the outage (client-go's 0.8 s doubling, with jitter): the new
 # Service arrives within their next attempts, without a restart of Portico.

@@ -308,6 +308,7 @@ class Runner {
   uint64_t k8s_changed_ms_ = 0;       // when a newer version was first seen (debounce)
   bool k8s_ready_logged_ = false;
   uint64_t k8s_rejected_total_ = 0;
+  std::vector<k8s::EventInfo> k8s_rejected_;  // the last sync's rejected objects
   uint64_t k8s_last_sync_unix_ = 0;
   api::ControlQueue api_queue_;
   api::EventLog api_events_;
@@ -1036,6 +1037,7 @@ void Runner::poll_kubernetes() {
   for (const auto& e : errors) spdlog::warn("event=k8s_object_unusable detail=\"{}\"", e);
   api::Change change;
   const size_t count = entries.size();
+  const std::map<api::ObjectKey, api::Entry> all_entries = entries;  // for rejected objects' events
   if (const api::Result r = store_->prepare_cluster(std::move(entries), &change); !r.ok()) {
     // The files' or the API's own objects are at fault: the last good configuration stays.
     spdlog::error("event=k8s_sync_failed detail=\"{}\" keeping_generation={}",
@@ -1043,9 +1045,24 @@ void Runner::poll_kubernetes() {
     api_events_.add("Warning", "ConfigRejected", "", "cluster sync: " + r.message);
     return;
   }
+  k8s_rejected_.clear();
   for (const auto& [key, why] : change.cluster_rejected) {
     spdlog::warn("event=k8s_object_rejected object={} error=\"{}\"", key.str(), why);
     api_events_.add("Warning", "ObjectRejected", key.str(), why);
+    // Kept for an Event on the object itself (kubectl describe shows why it is ignored).
+    if (auto it = all_entries.find(key); it != all_entries.end()) {
+      k8s::EventInfo info;
+      info.api_version = it->second.api_version;
+      info.kind = key.kind;
+      info.ns = key.namespace_;
+      info.name = key.name;
+      const auto doc = nlohmann::json::parse(it->second.yaml, nullptr, false);
+      if (doc.is_object() && doc.contains("metadata") && doc["metadata"].is_object())
+        info.uid = doc["metadata"].value("uid", "");
+      info.reason = "ObjectRejected";
+      info.message = "ignored by Portico: " + why;
+      k8s_rejected_.push_back(std::move(info));
+    }
   }
   api::Store::Undo undo;
   if (const api::Result c = store_->commit(change, &undo); !c.ok()) {
@@ -1079,6 +1096,7 @@ void Runner::update_k8s_status(const config::ObjectSet& objects, const config::N
   std::map<std::string, const k8s::WatchedKind*> kinds;
   for (const auto& w : k8s::watched_kinds()) kinds[w.kind] = &w;
   k8s::DesiredStatus d;
+  d.events = k8s_rejected_;
   for (const auto& st : statuses) {
     const std::string kind = st.value("kind", "");
     const nlohmann::json meta = st.value("metadata", nlohmann::json::object());

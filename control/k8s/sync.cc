@@ -97,6 +97,7 @@ void Sync::status_loop() {
   bool was_leading = false;
   auto last_resync = std::chrono::steady_clock::now();
   std::set<std::pair<std::string, std::string>> services_before;
+  std::set<std::string> events_before;  // posted in an earlier round and still current
   for (;;) {
     DesiredStatus d;
     {
@@ -111,6 +112,7 @@ void Sync::status_loop() {
       if (!leading || (desired_seq_ == seen && !became_leader && !resync)) continue;
       if (resync) last_resync = now;
       if (resync || became_leader) writer_->forget();
+      if (became_leader) events_before.clear();
       seen = desired_seq_;
       d = desired_;
     }
@@ -146,7 +148,18 @@ void Sync::status_loop() {
     for (const auto& o : d.objects) {
       count(writer_->write_object(o), o.plural + "/" + (o.ns.empty() ? "" : o.ns + "/") + o.name);
     }
-    for (const auto& e : d.events) count(writer_->post_event(e), "Event for " + e.ns + "/" + e.name);
+    std::set<std::string> events_now;
+    for (const auto& e : d.events) {
+      const std::string key = e.kind + "/" + e.ns + "/" + e.name + "\n" + e.reason + "\n" + e.message;
+      if (events_before.count(key) != 0) {
+        events_now.insert(key);
+        continue;
+      }
+      const StatusWriter::Result r = writer_->post_event(e);
+      count(r, "Event " + e.reason + " for " + e.kind + "/" + e.ns + "/" + e.name);
+      if (r.outcome == WriteResult::Outcome::kWritten) events_now.insert(key);
+    }
+    events_before = std::move(events_now);
     std::lock_guard<std::mutex> lock(mu_);
     counters_.written += c.written;
     counters_.unchanged += c.unchanged;

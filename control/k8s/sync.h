@@ -28,7 +28,9 @@ namespace control::k8s {
 struct DesiredStatus {
   std::vector<ServiceStatus> services;
   std::vector<ObjectStatus> objects;
-  std::vector<EventInfo> events;  // allocation failures
+  // Warnings on the objects: allocation failures, objects left out of the configuration. Each
+  // is posted once when it appears (not again while it persists), and again by a new leader.
+  std::vector<EventInfo> events;
 };
 
 class Sync {

@@ -283,6 +283,26 @@ check create_invalid bad_service
 rejected() { wait_until 5 grep -q "event=k8s_object_rejected object=Service/k8s/bad" "$PORTICO_LOG"; }
 check invalid_rejected rejected
 check invalid_not_answered no_arp "$BAD"
+# ... and an Event on the object says why (kubectl describe service bad), posted once.
+rejected_event() {
+  wait_until 10 bash -c "ip netns exec '$P-portico' curl -sS --cacert '$K8S/ca.crt' \
+    -H \"Authorization: Bearer \$(cat '$K8S/token')\" \
+    https://127.0.0.1:$PORT/api/v1/namespaces/k8s/events | grep -q ObjectRejected" || {
+    echo "no ObjectRejected event for Service k8s/bad"
+    return 1
+  }
+  kapi GET /api/v1/namespaces/k8s/events | "$PYTHON" -c '
+import json, sys
+evs = [e for e in json.load(sys.stdin)["items"] if e.get("reason") == "ObjectRejected"]
+assert len(evs) == 1, evs
+e = evs[0]
+io = e["involvedObject"]
+assert (io["apiVersion"], io["kind"], io["namespace"], io["name"]) == ("v1", "Service", "k8s", "bad"), io
+assert io.get("uid"), "the event names the object by uid too"
+assert e["type"] == "Warning" and "spec.ports[0].port" in e["message"], e
+assert e.get("count", 1) == 1, "posted once, not at every publication: %r" % e.get("count")
+'
+}
 check others_kept arp_from "$VIP1" "$MAC" 3
 
 # Deleted in the cluster: the address stops answering.
@@ -359,6 +379,7 @@ serves_within() { # SECONDS VIP
 check after_outage_arp serves_within 30 "$VIP3"
 check after_outage_http get_many after 10 "http://$VIP3/"
 check still_serving_first arp_from "$VIP1" "$MAC" 3
+check rejected_event_once rejected_event
 errors_logged() { grep -qE "event=k8s_informer_[a-z_]*(error|backoff|fail)" "$PORTICO_LOG"; }
 check outage_logged errors_logged
 errors_counted() {

@@ -1011,7 +1011,7 @@ void Runner::start_kubernetes() {
 }
 
 // The cluster's objects join the store once every kind has been listed, then at each change of
-// the informers' caches (after 100 ms without a further one, so that a burst of events is one
+// the informers' caches (100 ms after the first change seen, so that a burst of events is one
 // publication). A rejected object is left out with an event; the rest still applies.
 void Runner::poll_kubernetes() {
   if (k8s_ == nullptr) return;
@@ -1037,8 +1037,7 @@ void Runner::poll_kubernetes() {
   for (const auto& e : errors) spdlog::warn("event=k8s_object_unusable detail=\"{}\"", e);
   api::Change change;
   const size_t count = entries.size();
-  const std::map<api::ObjectKey, api::Entry> all_entries = entries;  // for rejected objects' events
-  if (const api::Result r = store_->prepare_cluster(std::move(entries), &change); !r.ok()) {
+  if (const api::Result r = store_->prepare_cluster(entries, &change); !r.ok()) {
     // The files' or the API's own objects are at fault: the last good configuration stays.
     spdlog::error("event=k8s_sync_failed detail=\"{}\" keeping_generation={}",
                   r.message.substr(0, r.message.find('\n')), generation_);
@@ -1050,7 +1049,7 @@ void Runner::poll_kubernetes() {
     spdlog::warn("event=k8s_object_rejected object={} error=\"{}\"", key.str(), why);
     api_events_.add("Warning", "ObjectRejected", key.str(), why);
     // Kept for an Event on the object itself (kubectl describe shows why it is ignored).
-    if (auto it = all_entries.find(key); it != all_entries.end()) {
+    if (auto it = entries.find(key); it != entries.end()) {
       k8s::EventInfo info;
       info.api_version = it->second.api_version;
       info.kind = key.kind;

@@ -558,13 +558,13 @@ Result Store::prepare_apply(const std::string& documents, Change* out) const {
   return {};
 }
 
-Result Store::prepare_cluster(std::map<ObjectKey, Entry> objects, Change* out) const {
+Result Store::prepare_cluster(const std::map<ObjectKey, Entry>& objects, Change* out) const {
   std::vector<config::SourceText> texts = file_texts_;
   for (const auto& [key, e] : api_) texts.push_back({state_path(key), e.yaml});
   if (Result r = validate(texts, out, &objects); !r.ok()) return r;
-  for (const auto& [key, why] : out->cluster_rejected) objects.erase(key);
+  out->cluster = objects;
+  for (const auto& [key, why] : out->cluster_rejected) out->cluster.erase(key);
   out->cluster_set = true;
-  out->cluster = std::move(objects);
   return {};
 }
 

@@ -91,7 +91,7 @@ class Store {
   // the API server sent it, Entry::source "kubernetes"). Unlike files, one bad object does not
   // refuse the rest: objects the loader rejects, or that a file or the API already defines
   // (local definitions win), are left out and listed in cluster_rejected.
-  Result prepare_cluster(std::map<ObjectKey, Entry> objects, Change* out) const;
+  Result prepare_cluster(const std::map<ObjectKey, Entry>& objects, Change* out) const;
   // What commit() replaced, for revert(): the API objects it wrote or removed as they were
   // (nullopt: there was none) and the objects before.
   struct Undo {

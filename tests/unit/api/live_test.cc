@@ -12,6 +12,7 @@
 
 #include "control/api/control.h"
 #include "nf/lb_tables.h"
+#include "tests/unit/api/fixtures.h"
 
 namespace control::api {
 namespace {
@@ -239,25 +240,7 @@ TEST(Drains, BadFilesAreRefusedWhole) {
 }
 
 namespace fs = std::filesystem;
-
-constexpr const char* kNodeYaml = R"(apiVersion: portico.io/v1alpha1
-kind: NodeConfig
-metadata:
-  name: edge-1
-spec:
-  interfaces:
-    - name: uplink
-      device: "net_null0"
-      addresses: ["198.51.100.10/24"]
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: pool
-  namespace: metallb-system
-spec:
-  addresses: ["203.0.113.10-203.0.113.49"]
-)";
+using testing::slurp;
 
 constexpr const char* kWeb = R"(apiVersion: v1
 kind: Service
@@ -270,13 +253,6 @@ spec:
     - port: 80
 )";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // LiveControl over a real Store whose publication (the runner's adopt) can be made to fail.
 class LiveControlTest : public ::testing::Test {
  protected:
@@ -286,7 +262,7 @@ class LiveControlTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "conf");
-    std::ofstream(dir_ / "conf" / "node.yaml") << kNodeYaml;
+    std::ofstream(dir_ / "conf" / "node.yaml") << testing::kNode;
     store_ = std::make_unique<Store>(std::vector<std::string>{(dir_ / "conf").string()},
                                      (dir_ / "state").string());
     Change c;

@@ -8,30 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "tests/unit/api/fixtures.h"
 
 namespace control::api {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::kNode;
+using testing::slurp;
 
-constexpr const char* kNode = R"(apiVersion: portico.io/v1alpha1
-kind: NodeConfig
-metadata:
-  name: edge-1
-spec:
-  interfaces:
-    - name: uplink
-      device: "net_null0"
-      addresses: ["198.51.100.10/24"]
----
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata:
-  name: pool
-  namespace: metallb-system
-spec:
-  addresses: ["203.0.113.10-203.0.113.49"]
-)";
+namespace fs = std::filesystem;
 
 constexpr const char* kService = R"(apiVersion: v1
 kind: Service
@@ -44,13 +29,6 @@ spec:
   ports:
     - port: 80
 )";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class StoreTest : public ::testing::Test {
  protected:

@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 
+#include "tests/unit/k8s/fake_server.h"
+
 namespace control::k8s {
 namespace {
 
@@ -37,13 +39,12 @@ class FakeClock : public Clock {
 };
 
 // The coordination.k8s.io/v1 leases of one namespace.
-class FakeLeaseServer : public Transport {
+class FakeLeaseServer : public testing::RecordingServer {
  public:
   static constexpr char kCollection[] =
       "/apis/coordination.k8s.io/v1/namespaces/portico-system/leases";
   std::map<std::string, json> leases;  // by name
   uint64_t rv = 100;
-  std::vector<Request> requests;
   // Runs before the server handles a request of that method (once, then cleared): another node
   // acting between our GET and our write.
   std::map<std::string, std::function<void()>> before;
@@ -102,26 +103,6 @@ class FakeLeaseServer : public Transport {
       return {200, body.dump(), "", ""};
     }
     return status(405, "MethodNotAllowed");
-  }
-  Response stream(const std::string&, const std::function<bool(std::string_view)>&,
-                  const std::atomic<bool>*, std::chrono::seconds) override {
-    ADD_FAILURE() << "the elector never watches";
-    return {};
-  }
-  static Response status(int code, const std::string& reason) {
-    return {code,
-            json{{"kind", "Status"},
-                 {"status", "Failure"},
-                 {"reason", reason},
-                 {"message", "fake " + reason},
-                 {"code", code}}
-                .dump(),
-            "", ""};
-  }
-  size_t count(const std::string& method) const {
-    size_t n = 0;
-    for (const auto& r : requests) n += r.method == method;
-    return n;
   }
 };
 

@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 
+#include "tests/unit/k8s/fake_server.h"
+
 namespace control::k8s {
 namespace {
 
@@ -36,11 +38,10 @@ class FakeClock : public Clock {
 // Objects by path ("/apis/gateway.networking.k8s.io/v1/namespaces/demo/httproutes/web").
 // GET answers the object; PUT on PATH/status replaces only status, with the resourceVersion
 // precondition; PATCH and POST are recorded and answered from `patch_answer`/the events store.
-class FakeApi : public Transport {
+class FakeApi : public testing::RecordingServer {
  public:
   std::map<std::string, json> objects;
   uint64_t rv = 500;
-  std::vector<Request> requests;
   std::function<void(const Request&)> before_put;  // runs before each PUT is handled
   std::deque<Response> forced;
 
@@ -97,26 +98,6 @@ class FakeApi : public Transport {
     }
     if (r.method == "PATCH") return {200, "{}", "", ""};  // apply: checked in the tests
     return status(405, "MethodNotAllowed");
-  }
-  Response stream(const std::string&, const std::function<bool(std::string_view)>&,
-                  const std::atomic<bool>*, std::chrono::seconds) override {
-    ADD_FAILURE() << "the status writer never watches";
-    return {};
-  }
-  static Response status(int code, const std::string& reason) {
-    return {code,
-            json{{"kind", "Status"},
-                 {"status", "Failure"},
-                 {"reason", reason},
-                 {"message", "fake " + reason},
-                 {"code", code}}
-                .dump(),
-            "", ""};
-  }
-  size_t count(const std::string& method) const {
-    size_t n = 0;
-    for (const auto& r : requests) n += r.method == method;
-    return n;
   }
 };
 

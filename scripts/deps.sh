@@ -19,7 +19,7 @@ build_packages=(
 test_packages=(
   iproute2 iputils-ping arping ndisc6 tcpdump tshark python3 python3-scapy
   ethtool valgrind procps psmisc clang libclang-rt-14-dev curl wrk nginx-light
-  bird2 gobgpd frr python3-prometheus-client openssl
+  bird2 gobgpd frr python3-prometheus-client openssl python3-cryptography
 )
 # BGP routers the system tests start themselves, in the testbed's router namespace. Their
 # packages enable services that would run them in the root namespace: never wanted here.
